@@ -1,0 +1,230 @@
+"""Encrypted model fields: every write path stores an envelope, every read decrypts.
+
+The context bound into each envelope is ``app_label.Model.field``, so a ciphertext
+copied into another column does not decrypt there. Encryption happens in
+``get_prep_value``, which Django calls for ``save()``, ``bulk_create``,
+``bulk_update`` (via ``Value(output_field=field)``), ``QuerySet.update()``, admin
+and model forms, ``loaddata`` and historical models in data migrations.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+
+from django.apps import apps
+from django.conf import settings
+from django.core import checks, exceptions
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models.lookups import Exact, IsNull
+
+from platos.crypto import DecryptionError, decrypt, encrypt, is_token, token_key_id
+from platos.keys import KEYRING_VARIABLES
+
+logger = logging.getLogger("platos.crypto")
+
+
+class Undecryptable:
+    """What an encrypted column reads as when its envelope cannot be decrypted.
+
+    It keeps the stored token so that saving the row again writes the same bytes
+    back (nothing is lost because another field of the row changed). It never
+    pretends to be text: ``str()`` raises the DecryptionError, so a caller that
+    forgot to handle it fails loudly instead of showing ciphertext or "".
+    """
+
+    __slots__ = ("token", "error")
+
+    def __init__(self, token: str, error: DecryptionError) -> None:
+        self.token = token
+        self.error = error
+
+    @property
+    def key_id(self) -> str | None:
+        return self.error.key_id
+
+    @property
+    def reason(self) -> str:
+        return self.error.reason
+
+    def __str__(self) -> str:
+        raise self.error
+
+    def __repr__(self) -> str:
+        return f"<Undecryptable {self.error.context} key_id={self.key_id}: {self.reason}>"
+
+    def __bool__(self) -> bool:
+        return True
+
+
+class _NullOnlyExact(Exact):
+    """``field=None`` still works (Django turns it into ``isnull``); anything else is refused."""
+
+    def __init__(self, lhs, rhs):
+        if rhs is not None:
+            field = getattr(lhs, "target", None) or getattr(lhs, "output_field", None)
+            raise exceptions.FieldError(
+                f"{getattr(field, 'context', 'this field')} is encrypted: it cannot be "
+                "compared with a value (each write uses a fresh nonce). Only isnull works."
+            )
+        super().__init__(lhs, rhs)
+
+
+class EncryptedFieldMixin:
+    """Shared behaviour of the encrypted fields. ``keyring`` names the boundary."""
+
+    empty_strings_allowed = True
+
+    def __init__(self, *args, keyring: str, **kwargs):
+        if keyring not in KEYRING_VARIABLES:
+            raise ValueError(
+                f"keyring must be one of {sorted(KEYRING_VARIABLES)}, not {keyring!r}"
+            )
+        self.keyring = keyring
+        super().__init__(*args, **kwargs)
+
+    @property
+    def context(self) -> str:
+        return f"{self.model._meta.label}.{self.name}"
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["keyring"] = self.keyring  # a keyring *name*: never key material
+        return name, path, args, kwargs
+
+    def check(self, **kwargs):
+        errors = super().check(**kwargs)
+        for attr, code in (("unique", "E101"), ("db_index", "E102"), ("primary_key", "E103")):
+            if getattr(self, attr, False):
+                errors.append(
+                    checks.Error(
+                        f"Encrypted fields cannot be {attr}: every write has a fresh "
+                        "nonce, so equal values never look equal in the database.",
+                        obj=self,
+                        id=f"platos.{code}",
+                    )
+                )
+        return errors
+
+    def get_lookup(self, lookup_name):
+        if lookup_name == "isnull":
+            return IsNull
+        if lookup_name == "exact":
+            return _NullOnlyExact
+        raise exceptions.FieldError(
+            f"{self.context} is encrypted: lookup '{lookup_name}' would compare "
+            "ciphertext and silently match nothing. Only isnull works."
+        )
+
+    def get_transform(self, name):
+        return None
+
+    # --- serialisation of Python values <-> text ---------------------------------
+    def _dumps(self, value) -> str:
+        raise NotImplementedError
+
+    def _loads(self, text: str):
+        raise NotImplementedError
+
+    # --- writes ---------------------------------------------------------------
+    def get_prep_value(self, value):
+        if value is None:
+            return None
+        if isinstance(value, Undecryptable):
+            return value.token  # write back exactly what was read
+        return encrypt(self._dumps(value), keyring=self.keyring, context=self.context)
+
+    # --- reads ----------------------------------------------------------------
+    def from_db_value(self, value, expression, connection):
+        if value is None:
+            return None
+        return self.decrypt_stored(value)
+
+    def decrypt_stored(self, value: str):
+        """Decrypt one stored value, or return Undecryptable. Used by rotation too."""
+        try:
+            text = decrypt(value, keyring=self.keyring, context=self.context)
+        except DecryptionError as exc:
+            if not is_token(value) and settings.PLATOS_ALLOW_LEGACY_PLAINTEXT:
+                text = value  # a row written before encryption was switched on
+            else:
+                logger.warning("undecryptable value: %s", exc)
+                return Undecryptable(value, exc)
+        try:
+            return self._loads(text)
+        except ValueError:
+            exc = DecryptionError(
+                "not valid JSON", keyring=self.keyring, context=self.context,
+                key_id=token_key_id(value),
+            )
+            logger.warning("undecryptable value: %s", exc)
+            return Undecryptable(value, exc)
+
+    # --- fixtures (dumpdata / loaddata) -----------------------------------------
+    def value_to_string(self, obj):
+        # dumpdata writes an envelope, never plaintext; loaddata reads it back below.
+        value = self.value_from_object(obj)
+        return None if value is None else self.get_prep_value(value)
+
+    def to_python(self, value):
+        if is_token(value):
+            try:
+                text = decrypt(value, keyring=self.keyring, context=self.context)
+            except DecryptionError as exc:
+                raise exceptions.ValidationError(str(exc), code="undecryptable") from None
+            return self._loads(text)
+        return super().to_python(value)
+
+
+class EncryptedTextField(EncryptedFieldMixin, models.TextField):
+    """Text stored as an AES-256-GCM envelope. ``""`` is encrypted like any text."""
+
+    def _dumps(self, value) -> str:
+        return value if isinstance(value, str) else str(value)
+
+    def _loads(self, text: str):
+        return text
+
+
+class EncryptedJSONField(EncryptedFieldMixin, models.TextField):
+    """Any JSON value, stored as an envelope of its JSON text (so ``{}``/``0``/``False`` survive)."""
+
+    def __init__(self, *args, encoder=DjangoJSONEncoder, **kwargs):
+        self.encoder = encoder
+        super().__init__(*args, **kwargs)
+
+    def _dumps(self, value) -> str:
+        return json.dumps(value, cls=self.encoder, ensure_ascii=False, separators=(",", ":"))
+
+    def _loads(self, text: str):
+        return json.loads(text)
+
+    def to_python(self, value):
+        if is_token(value):
+            return super().to_python(value)
+        return value  # a fixture or form already holds the Python value
+
+    def formfield(self, **kwargs):
+        from django import forms
+
+        return super(models.TextField, self).formfield(
+            **{"form_class": forms.JSONField, "encoder": self.encoder, **kwargs}
+        )
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        if self.encoder is not DjangoJSONEncoder:
+            kwargs["encoder"] = self.encoder
+        return name, path, args, kwargs
+
+
+def encrypted_fields(keyring: str | None = None) -> Iterator[models.Field]:
+    """Every encrypted column of every installed concrete model: the rotation registry."""
+    for model in apps.get_models():
+        if model._meta.proxy or not model._meta.managed:
+            continue
+        for field in model._meta.local_concrete_fields:
+            if isinstance(field, EncryptedFieldMixin) and keyring in (None, field.keyring):
+                yield field

@@ -1,0 +1,88 @@
+"""Shared fixtures and the service policy.
+
+Tests marked ``postgres`` / ``redis`` need that service. When it is not
+configured (``make test``: SQLite, in-process cache) they are deselected, and the
+summary says so. With ``PLATOS_REQUIRE_SERVICES=1`` (CI) a configured service that
+cannot be reached fails the run instead of skipping anything.
+"""
+
+import os
+
+import pytest
+from django.conf import settings
+
+REQUIRE = os.environ.get("PLATOS_REQUIRE_SERVICES") == "1"
+
+
+def _db_is_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+def _redis_configured() -> bool:
+    return bool(settings.REDIS_URL)
+
+
+def pytest_collection_modifyitems(config, items):
+    wanted = {"postgres": _db_is_postgres(), "redis": _redis_configured()}
+    if REQUIRE:
+        missing = [name for name, ok in wanted.items() if not ok]
+        if missing:
+            raise pytest.UsageError(
+                f"PLATOS_REQUIRE_SERVICES=1 but {', '.join(missing)} not configured "
+                "(set DATABASE_URL=postgres://... and REDIS_URL=redis://...)"
+            )
+    keep, drop = [], []
+    for item in items:
+        needs = [m for m in wanted if item.get_closest_marker(m)]
+        (drop if any(not wanted[m] for m in needs) else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+        config._platos_deselected = len(drop)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    n = getattr(config, "_platos_deselected", 0)
+    if n:
+        terminalreporter.write_line(
+            f"{n} tests need PostgreSQL/Redis and were not collected; "
+            "set DATABASE_URL and REDIS_URL to run them (CI does)."
+        )
+
+
+def pytest_sessionstart(session):
+    if not REQUIRE:
+        return
+    # Fail fast and loudly when a configured service is down.
+    if _redis_configured():
+        import redis
+
+        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=3).ping()
+    if _db_is_postgres():
+        import psycopg
+
+        db = settings.DATABASES["default"]
+        psycopg.connect(
+            host=db["HOST"] or None, port=db["PORT"] or None, user=db["USER"],
+            password=db["PASSWORD"] or None, dbname="postgres", connect_timeout=3,
+        ).close()
+
+
+@pytest.fixture
+def raw_column(django_db_blocker):
+    """Read a column straight from the database with SQL (no ORM, no field decoding)."""
+    from django.db import connection
+
+    def read(model, field_name, pk):
+        table = model._meta.db_table
+        column = model._meta.get_field(field_name).column
+        qn = connection.ops.quote_name
+        with connection.cursor() as cur:
+            cur.execute(
+                f"SELECT {qn(column)} FROM {qn(table)} WHERE {qn(model._meta.pk.column)} = %s",
+                [pk],
+            )
+            row = cur.fetchone()
+        return row[0] if row else None
+
+    return read
