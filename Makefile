@@ -1,0 +1,41 @@
+# The two front-door commands: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test test-services lint bench
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.runtime: $(PY) requirements.txt
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+# Runs the app on its embedded default: SQLite file, in-process cache.
+run: $(VENV)/.runtime
+	$(PY) manage.py generate_keys --write .env --dev
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py bootstrap_admin
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+# The whole suite on SQLite (tests needing PostgreSQL/Redis are listed as not collected).
+test: $(VENV)/.dev
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest
+
+# The same suite on PostgreSQL + Redis; an unreachable service fails the run.
+PG_URL ?= postgres://postgres@127.0.0.1:5432/platos
+REDIS_TEST_URL ?= redis://127.0.0.1:6379/1
+test-services: $(VENV)/.dev
+	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) PLATOS_REQUIRE_SERVICES=1 $(PY) -m pytest
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+
+bench: $(VENV)/.dev
+	$(PY) tests/bench/bench_fields.py
