@@ -11,22 +11,24 @@ context such as ``reveal-store``) it was written for.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import os
-import re
-from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
 
 from platos.keys import Keyring
 
 VERSION = "pv1"
 NONCE_BYTES = 12
 TAG_BYTES = 16
+KEY_ID_LEN = 12
 _PREFIX = VERSION + ":"
-_TOKEN = re.compile(r"\Apv1:([0-9a-f]{12}):([A-Za-z0-9_-]+)\Z")
+_BODY_AT = len(_PREFIX) + KEY_ID_LEN + 1  # "pv1:" + 12 hex + ":"
+_HEX = frozenset("0123456789abcdef")
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+_B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
 class DecryptionError(Exception):
@@ -48,33 +50,41 @@ class EncryptionUnavailable(Exception):
 
 
 def get_keyring(name: str) -> Keyring:
-    from django.conf import settings  # late: this module is also imported by settings-free tools
-
     try:
         return settings.PLATOS_KEYRINGS[name]
     except KeyError:
         raise EncryptionUnavailable(f"no keyring named {name!r} is configured") from None
 
 
-@lru_cache(maxsize=64)
-def _cipher(key_id: str, raw: bytes) -> AESGCM:
-    # Keyed by (id, bytes) so a re-configured keyring in tests never hits a stale cipher.
-    return AESGCM(raw)
-
-
 def _aad(key_id: str, context: str) -> bytes:
     return f"{_PREFIX}{key_id}:{context}".encode()
 
 
+def _split(token: object) -> tuple[str, str] | None:
+    """(key id, body) of a well-formed envelope, else None. No regex: bodies can be large."""
+    if (
+        not isinstance(token, str)
+        or len(token) <= _BODY_AT
+        or not token.startswith(_PREFIX)
+        or token[_BODY_AT - 1] != ":"
+    ):
+        return None
+    kid = token[len(_PREFIX) : _BODY_AT - 1]
+    if not _HEX.issuperset(kid):
+        return None
+    return kid, token[_BODY_AT:]
+
+
 def is_token(value: object) -> bool:
     """True when ``value`` has the shape of one of our envelopes (not that it decrypts)."""
-    return isinstance(value, str) and value.startswith(_PREFIX) and bool(_TOKEN.match(value))
+    parts = _split(value)
+    return parts is not None and _B64URL.issuperset(parts[1])
 
 
 def token_key_id(value: str) -> str | None:
     """The key id an envelope names, or None for anything that is not an envelope."""
-    m = _TOKEN.match(value) if isinstance(value, str) else None
-    return m.group(1) if m else None
+    parts = _split(value)
+    return parts[0] if parts else None
 
 
 def encrypt(value: str, *, keyring: str, context: str) -> str:
@@ -82,34 +92,39 @@ def encrypt(value: str, *, keyring: str, context: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"encrypt() takes str, not {type(value).__name__}")
     key = get_keyring(keyring).write
+    try:
+        data = value.encode()
+    except UnicodeEncodeError:  # lone surrogates: keep them, round-trip exactly
+        data = value.encode("utf-8", "surrogatepass")
     nonce = os.urandom(NONCE_BYTES)
-    sealed = _cipher(key.id, key.material.reveal()).encrypt(
-        nonce, value.encode("utf-8", "surrogatepass"), _aad(key.id, context)
-    )
-    body = base64.urlsafe_b64encode(nonce + sealed).rstrip(b"=").decode("ascii")
-    return f"{_PREFIX}{key.id}:{body}"
+    sealed = key.cipher.encrypt(nonce, data, _aad(key.id, context))
+    body = binascii.b2a_base64(nonce + sealed, newline=False).translate(_TO_URLSAFE).rstrip(b"=")
+    return f"{_PREFIX}{key.id}:{body.decode('ascii')}"
 
 
 def decrypt(token: str, *, keyring: str, context: str) -> str:
     """Decrypt an envelope. Any failure raises DecryptionError, nothing else."""
     ring = get_keyring(keyring)
-    m = _TOKEN.match(token) if isinstance(token, str) else None
-    if m is None:
+    parts = _split(token)
+    if parts is None:
         raise DecryptionError("not an envelope", keyring=keyring, context=context)
-    kid, body = m.groups()
+    kid, body = parts
     key = ring.keys.get(kid)
     if key is None:
         raise DecryptionError("key id not configured", keyring=keyring, context=context, key_id=kid)
     try:
-        blob = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        # Non-alphabet characters would be skipped by a2b_base64; refuse them instead.
+        if not body.isascii() or "+" in body or "/" in body or "=" in body:
+            raise ValueError
+        blob = binascii.a2b_base64(
+            body.encode("ascii").translate(_FROM_URLSAFE) + b"=" * (-len(body) % 4), strict_mode=False
+        )
     except (binascii.Error, ValueError):
         raise DecryptionError("malformed body", keyring=keyring, context=context, key_id=kid) from None
     if len(blob) < NONCE_BYTES + TAG_BYTES:
         raise DecryptionError("truncated", keyring=keyring, context=context, key_id=kid)
     try:
-        plain = _cipher(key.id, key.material.reveal()).decrypt(
-            blob[:NONCE_BYTES], blob[NONCE_BYTES:], _aad(kid, context)
-        )
+        plain = key.cipher.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], _aad(kid, context))
     except InvalidTag:
         raise DecryptionError(
             "authentication failed (tampered, wrong context or wrong key)",
@@ -118,6 +133,9 @@ def decrypt(token: str, *, keyring: str, context: str) -> str:
             key_id=kid,
         ) from None
     try:
-        return plain.decode("utf-8", "surrogatepass")
-    except UnicodeDecodeError:  # only reachable if someone encrypted non-UTF-8 by hand
-        raise DecryptionError("not text", keyring=keyring, context=context, key_id=kid) from None
+        return plain.decode()
+    except UnicodeDecodeError:
+        try:
+            return plain.decode("utf-8", "surrogatepass")
+        except UnicodeDecodeError:  # only reachable if someone encrypted non-UTF-8 by hand
+            raise DecryptionError("not text", keyring=keyring, context=context, key_id=kid) from None

@@ -14,6 +14,9 @@ import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 KEY_BYTES = 32
 GOOD_KEY_COMMAND = "openssl rand -hex 16"  # 32 ASCII characters, the spec's form
@@ -144,6 +147,11 @@ class Key:
     def from_bytes(cls, raw: bytes, *, variable: str) -> Key:
         return cls(id=key_id(raw), variable=variable, material=_KeyBytes(raw))
 
+    @cached_property
+    def cipher(self) -> AESGCM:
+        """The AES-256-GCM instance for this key, made once per process."""
+        return AESGCM(self.material.reveal())
+
 
 @dataclass(frozen=True)
 class Keyring:
@@ -162,7 +170,7 @@ class Keyring:
     def write(self) -> Key:
         return self.next or self.current
 
-    @property
+    @cached_property
     def keys(self) -> dict[str, Key]:
         keys = {self.current.id: self.current}
         if self.next is not None:

@@ -1,0 +1,113 @@
+"""Throughput of platos.crypto.encrypt/decrypt beside Fernet, MultiFernet and a bare AESGCM call.
+
+Run: .venv/bin/python tests/bench/bench_fields.py [--seconds 0.3] [--rounds 5]
+
+Each case is timed in rounds that are interleaved with the other cases (so a
+noisy neighbour slows everybody alike); the best round of each is reported as
+ops/s, and the ratios are what to read. Targets (issue 2): encrypt and decrypt
+>= 3x Fernet at 200 B, >= 2x at 2 KB, and no slower than 1.5x the bare AESGCM
+call with its nonce and text encoding. That baseline ("AESGCM+b64") is what a
+minimal text token costs: a fresh nonce, UTF-8 encoding of the value, one AESGCM
+call and base64url of nonce+ciphertext (and the reverse for decrypt). What
+platos adds on top is the envelope header, the keyring lookup and the
+associated data. The raw AESGCM call without any text encoding is printed too.
+"""
+
+import argparse
+import binascii
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platos.settings_test")
+
+import django  # noqa: E402
+
+django.setup()
+
+from cryptography.fernet import Fernet, MultiFernet  # noqa: E402
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
+
+from platos.crypto import decrypt, encrypt  # noqa: E402
+
+SIZES = {"200 B": 200, "2 KB": 2_000, "20 KB": 20_000}
+CONTEXT = "messages_app.Message.content"
+
+
+def ops_per_second(fn, seconds):
+    n, start = 0, time.perf_counter()
+    deadline = start + seconds
+    while True:
+        for _ in range(50):
+            fn()
+        n += 50
+        now = time.perf_counter()
+        if now >= deadline:
+            return n / (now - start)
+
+
+def cases_for(text):
+    fernet = Fernet(Fernet.generate_key())
+    multi = MultiFernet([Fernet(Fernet.generate_key()), fernet])
+    aes = AESGCM(os.urandom(32))
+    data = text.encode()
+    f_token, m_token = fernet.encrypt(data), multi.encrypt(data)
+    nonce = os.urandom(12)
+    a_blob = aes.encrypt(nonce, data, None)
+    p_token = encrypt(text, keyring="messages", context=CONTEXT)
+    to_url, from_url = bytes.maketrans(b"+/", b"-_"), bytes.maketrans(b"-_", b"+/")
+
+    def bare_encrypt():
+        nonce = os.urandom(12)
+        blob = nonce + aes.encrypt(nonce, text.encode(), None)
+        return binascii.b2a_base64(blob, newline=False).translate(to_url).rstrip(b"=").decode()
+
+    b_token = bare_encrypt()
+
+    def bare_decrypt():
+        blob = binascii.a2b_base64(b_token.encode().translate(from_url) + b"=" * (-len(b_token) % 4))
+        return aes.decrypt(blob[:12], blob[12:], None).decode()
+
+    return {
+        ("platos", "encrypt"): lambda: encrypt(text, keyring="messages", context=CONTEXT),
+        ("platos", "decrypt"): lambda: decrypt(p_token, keyring="messages", context=CONTEXT),
+        ("Fernet", "encrypt"): lambda: fernet.encrypt(text.encode()),
+        ("Fernet", "decrypt"): lambda: fernet.decrypt(f_token).decode(),
+        ("MultiFernet", "encrypt"): lambda: multi.encrypt(text.encode()),
+        ("MultiFernet", "decrypt"): lambda: multi.decrypt(m_token).decode(),
+        ("AESGCM+b64", "encrypt"): bare_encrypt,
+        ("AESGCM+b64", "decrypt"): bare_decrypt,
+        ("raw AESGCM", "encrypt"): lambda: aes.encrypt(os.urandom(12), text.encode(), None),
+        ("raw AESGCM", "decrypt"): lambda: aes.decrypt(nonce, a_blob, None).decode(),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=0.3, help="length of one timed round")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    print(f"best of {args.rounds} interleaved rounds of {args.seconds}s each; ops/s\n")
+    header = f"{'size':>6} {'op':>8} {'platos':>9} {'Fernet':>9} {'MultiF.':>9} {'AES+b64':>9} {'rawAES':>9}"
+    print(header + f" | {'platos/Fernet':>13} {'platos/MultiF.':>14} {'(AES+b64)/platos':>16}")
+    for label, size in SIZES.items():
+        text = ("Ünïcödé message text " * (size // 20 + 1))[:size]
+        cases = cases_for(text)
+        best = dict.fromkeys(cases, 0.0)
+        for _ in range(args.rounds):
+            for name, fn in cases.items():
+                best[name] = max(best[name], ops_per_second(fn, args.seconds))
+        for op in ("encrypt", "decrypt"):
+            libs = ("platos", "Fernet", "MultiFernet", "AESGCM+b64", "raw AESGCM")
+            p, f, m, a, r = (best[(lib, op)] for lib in libs)
+            print(
+                f"{label:>6} {op:>8} {p:>9,.0f} {f:>9,.0f} {m:>9,.0f} {a:>9,.0f} {r:>9,.0f}"
+                f" | {p / f:>12.2f}x {p / m:>13.2f}x {a / p:>15.2f}x"
+            )
+    print("\ntargets: platos/Fernet >= 3x at 200 B and >= 2x at 2 KB; (AES+b64)/platos <= 1.5x")
+
+
+if __name__ == "__main__":
+    main()
