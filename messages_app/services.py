@@ -205,15 +205,19 @@ def safety_event_record(
     action: str,
     severity: str,
     message: Message | None = None,
-    user=None,
+    user_id: int | None = None,
     detail: str | None = None,
     meta: Any = None,
 ) -> SafetyEvent:
-    """Record what a safety detector did. ``detail`` (text) and ``meta`` (JSON) are stored encrypted."""
+    """Record what a safety detector did.
+
+    ``user_id`` is the user the event is about; ``detail`` (text) and ``meta`` (any
+    JSON value) may quote the conversation and are stored encrypted.
+    """
     if message is not None and message.thread_id != thread.pk:
         raise ValidationError({"message": ["This message does not belong to the thread."]})
     event = SafetyEvent(
-        thread=thread, message=message, user=user, detector=detector, action=action,
+        thread=thread, message=message, user_id=user_id, detector=detector, action=action,
         severity=severity, detail=detail, meta=meta,
     )
     _clean(event)
