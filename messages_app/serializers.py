@@ -45,6 +45,21 @@ def paginated(serializer_class: type[serializers.Serializer], name: str) -> type
     )
 
 
+class TextField(serializers.CharField):
+    """Message text: a JSON string, stored exactly as sent (no trimming, no number coercion)."""
+
+    default_error_messages = {"not_text": "Must be a string."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_text")
+        return super().to_internal_value(data)
+
+
 # --- threads ------------------------------------------------------------------
 class ThreadInputSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
@@ -72,15 +87,12 @@ class ThreadForkInputSerializer(serializers.Serializer):
 # --- messages -----------------------------------------------------------------
 class MessageInputSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Message.Role.choices)
-    # trim_whitespace=False: message text is stored exactly as sent.
-    content = serializers.CharField(allow_blank=True, trim_whitespace=False)
-    thinking_content = serializers.CharField(
-        allow_blank=True, allow_null=True, required=False, trim_whitespace=False
-    )
+    content = TextField(allow_blank=True)
+    thinking_content = TextField(allow_blank=True, allow_null=True, required=False)
 
 
 class MessageEditInputSerializer(serializers.Serializer):
-    content = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    content = TextField(allow_blank=True)
 
 
 class MessageListQuerySerializer(serializers.Serializer):
@@ -132,7 +144,7 @@ class SafetyEventInputSerializer(serializers.Serializer):
     detector = serializers.ChoiceField(choices=SafetyEvent.Detector.choices)
     action = serializers.ChoiceField(choices=SafetyEvent.Action.choices)
     severity = serializers.ChoiceField(choices=SafetyEvent.Severity.choices)
-    detail = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
+    detail = TextField(required=False, allow_null=True, allow_blank=True)
     meta = serializers.JSONField(required=False, allow_null=True)
 
     def validate_user(self, value):
