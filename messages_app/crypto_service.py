@@ -89,7 +89,8 @@ class MessageCryptoService:
         content, never the ciphertext.
         """
         names = list(fields) if fields is not None else cls.encrypted_field_names(type(instance))
-        out: dict[str, Any] = {"key_id": None}
+        out: dict[str, Any] = {}
+        failed_key_id = None
         for name in names:
             value = getattr(instance, name)
             if isinstance(value, Undecryptable):
@@ -99,11 +100,12 @@ class MessageCryptoService:
                 )
                 out[name] = None
                 out[f"{name}_error"] = DECRYPTION_FAILED
-                if out["key_id"] is None:
-                    out["key_id"] = value.key_id
+                if failed_key_id is None:
+                    failed_key_id = value.key_id
             else:
                 out[name] = value
                 out[f"{name}_error"] = None
+        out["key_id"] = failed_key_id
         return out
 
     @classmethod

@@ -101,6 +101,13 @@ class MessageListQuerySerializer(serializers.Serializer):
     )
 
 
+_datetime = serializers.DateTimeField()
+
+
+def _uuid(value) -> str | None:
+    return None if value is None else str(value)
+
+
 class ToolCallOutputSerializer(DecryptingSerializer):
     id = serializers.UUIDField()
     tool_name = serializers.CharField()
@@ -111,6 +118,19 @@ class ToolCallOutputSerializer(DecryptingSerializer):
     result_error = _error_field()
     key_id = serializers.CharField(allow_null=True, help_text=KEY_ID_HELP)
     created_at = serializers.DateTimeField()
+
+    # The hot path of a message page: built by hand (DRF's field-by-field walk cost
+    # more than the decryption). The declared fields above stay the schema;
+    # tests/messages_app/test_api.py checks both have the same keys.
+    def to_representation(self, instance):
+        readout = MessageCryptoService.read(instance, ("arguments", "result"))
+        return {
+            "id": str(instance.id),
+            "tool_name": instance.tool_name,
+            "call_id": instance.call_id,
+            **readout,
+            "created_at": _datetime.to_representation(instance.created_at),
+        }
 
 
 class MessageOutputSerializer(DecryptingSerializer):
@@ -129,11 +149,33 @@ class MessageOutputSerializer(DecryptingSerializer):
     created_at = serializers.DateTimeField()
     tool_calls = ToolCallOutputSerializer(many=True, source="tool_calls.all")
 
+    def to_representation(self, instance):  # by hand, see ToolCallOutputSerializer
+        tool_call = self.fields["tool_calls"].child
+        calls = getattr(instance, "prefetched_tool_calls", None)  # set by selectors.message_list
+        if calls is None:
+            calls = instance.tool_calls.all()
+        readout = MessageCryptoService.read(instance, ("content", "thinking_content"))
+        return {
+            "id": str(instance.id),
+            "thread": str(instance.thread_id),
+            "sequence": instance.sequence,
+            "role": instance.role,
+            **readout,
+            "status": instance.status,
+            "revision": instance.revision,
+            "edit_parent": _uuid(instance.edit_parent_id),
+            "created_at": _datetime.to_representation(instance.created_at),
+            "tool_calls": [tool_call.to_representation(call) for call in calls],
+        }
+
 
 class MessageEditOutputSerializer(MessageOutputSerializer):
     pending_rerun = serializers.UUIDField(
         source="pending_rerun.id", help_text="The rerun queued for the agent runtime."
     )
+
+    def to_representation(self, instance):
+        return {**super().to_representation(instance), "pending_rerun": str(instance.pending_rerun.id)}
 
 
 # --- safety events --------------------------------------------------------------

@@ -226,3 +226,20 @@ def test_schema_generation_has_no_warnings():
     with GENERATOR_STATS.silence():
         SchemaGenerator().get_schema(request=None, public=True)
     assert not GENERATOR_STATS._warn_cache and not GENERATOR_STATS._error_cache
+
+
+@pytest.mark.parametrize("serializer", ["MessageOutputSerializer", "MessageEditOutputSerializer",
+                                        "ToolCallOutputSerializer", "SafetyEventOutputSerializer"])
+def test_output_keys_match_the_declared_schema_fields(thread, serializer):
+    # Message and tool-call output is built by hand for speed; the declared fields are the schema.
+    from messages_app import serializers as s
+
+    message = services.message_create(thread=thread, role="user", content="x")
+    call = services.tool_call_record(message=message, tool_name="t", call_id="1", arguments={})
+    services.message_create(thread=thread, role="assistant", content="y")
+    revision, _ = services.message_edit_and_rerun(message=message, content="z")
+    event = services.safety_event_record(thread=thread, detector="pii", action="flag", severity="low")
+    instance = {"MessageOutputSerializer": message, "MessageEditOutputSerializer": revision,
+                "ToolCallOutputSerializer": call, "SafetyEventOutputSerializer": event}[serializer]
+    cls = getattr(s, serializer)
+    assert list(cls(instance).data) == list(cls().fields)
