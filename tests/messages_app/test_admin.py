@@ -1,0 +1,91 @@
+"""Admin: read-only; plaintext only with messages_app.view_message_plaintext; never ciphertext."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.test import override_settings
+
+from messages_app import services
+
+from .conftest import K1, K2, MARK, message_rings, secret
+
+pytestmark = pytest.mark.django_db
+
+VIEW_PERMS = ["view_thread", "view_message", "view_toolcall", "view_safetyevent"]
+
+
+def staff_client(client, *, plaintext: bool):
+    user = get_user_model().objects.create_user(f"viewer{plaintext}", "v@example.com", "pw", is_staff=True)
+    codenames = VIEW_PERMS + (["view_message_plaintext"] if plaintext else [])
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="messages_app",
+                                                        codename__in=codenames))
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def conversation(thread):
+    message = services.message_create(thread=thread, role="user", content=secret("admin content"),
+                                      thinking_content=secret("admin thinking"))
+    services.tool_call_record(message=message, tool_name="lookup", call_id="c1", arguments={"q": secret("admin args")})
+    event = services.safety_event_record(thread=thread, message=message, detector="pii", action="redact",
+                                         severity="high", detail=secret("admin detail"),
+                                         meta={"span": secret("admin meta")})
+    return thread, message, event
+
+
+def pages(thread, message, event):
+    return [
+        f"/admin/messages_app/thread/{thread.pk}/change/",
+        f"/admin/messages_app/message/{message.pk}/change/",
+        f"/admin/messages_app/safetyevent/{event.pk}/change/",
+        "/admin/messages_app/thread/",
+        "/admin/messages_app/message/",
+        "/admin/messages_app/safetyevent/",
+    ]
+
+
+def test_without_the_permission_only_metadata_is_shown(client, conversation):
+    thread, message, event = conversation
+    client = staff_client(client, plaintext=False)
+    for url in pages(*conversation):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert MARK not in html, url
+        assert "pv1:" not in html, url
+    html = client.get(f"/admin/messages_app/thread/{thread.pk}/change/").content.decode()
+    assert "needs the view_message_plaintext permission" in html and "support chat" in html
+    assert "pii" in client.get(f"/admin/messages_app/safetyevent/{event.pk}/change/").content.decode()
+
+
+def test_with_the_permission_plaintext_is_shown_but_never_ciphertext(client, conversation):
+    thread, message, event = conversation
+    client = staff_client(client, plaintext=True)
+    html = {url: client.get(url).content.decode() for url in pages(*conversation)}
+    assert all("pv1:" not in page for page in html.values())
+    assert secret("admin content") in html[pages(*conversation)[0]]
+    message_page = html[pages(*conversation)[1]]
+    assert secret("admin thinking") in message_page and secret("admin args") in message_page
+    event_page = html[pages(*conversation)[2]]
+    assert secret("admin detail") in event_page and secret("admin meta") in event_page
+
+
+def test_undecryptable_rows_show_an_error_not_ciphertext(client, thread):
+    with override_settings(PLATOS_KEYRINGS=message_rings(K1)):
+        message = services.message_create(thread=thread, role="user", content=secret("old key"))
+    client = staff_client(client, plaintext=True)
+    with override_settings(PLATOS_KEYRINGS=message_rings(K2)):
+        html = client.get(f"/admin/messages_app/message/{message.pk}/change/").content.decode()
+    assert "cannot be decrypted" in html and "pv1:" not in html and MARK not in html
+
+
+def test_admin_is_read_only_and_refuses_filters_on_ciphertext(admin_client, conversation):
+    thread, message, event = conversation
+    assert admin_client.get("/admin/messages_app/thread/add/").status_code == 403
+    assert admin_client.get("/admin/messages_app/safetyevent/add/").status_code == 403
+    assert admin_client.post(f"/admin/messages_app/safetyevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    html = admin_client.get(f"/admin/messages_app/message/{message.pk}/change/").content.decode()
+    assert 'name="content"' not in html and "<textarea" not in html  # never an editable form field
+    assert admin_client.get("/admin/messages_app/message/?content__icontains=zebra").status_code == 400
+    assert admin_client.get("/admin/messages_app/safetyevent/?detail=x").status_code == 400
