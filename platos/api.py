@@ -59,11 +59,13 @@ def exception_handler(exc, context):
     elif isinstance(exc, django_exceptions.ObjectDoesNotExist):
         exc = Http404()
     elif isinstance(exc, DecryptionError):
-        # The message names keyring/context/key id only; log it, answer generically.
+        # A stored value that cannot be decrypted is a state of that item, not a crash:
+        # a clear error (409), never ciphertext and never a 500 with a trace. The
+        # message names keyring/context/key id only.
         logger.error("decryption failed while serving %s: %s", context["request"].path, exc)
         return Response(
             {"detail": "The stored value could not be decrypted.", "code": "decryption_failed",
              "key_id": exc.key_id},
-            status=500,
+            status=409,
         )
     return drf_exception_handler(exc, context)

@@ -134,6 +134,9 @@ class EncryptedFieldMixin:
             return None
         if isinstance(value, Undecryptable):
             return value.token  # write back exactly what was read
+        # Everything else is plaintext, even text shaped like an envelope: input is
+        # never decrypted on the way in, so no form, API or fixture can be used as a
+        # decryption oracle by pasting a ciphertext read from the database.
         return encrypt(self._dumps(value), keyring=self.keyring, context=self.context)
 
     # --- reads ----------------------------------------------------------------
@@ -164,18 +167,16 @@ class EncryptedFieldMixin:
 
     # --- fixtures (dumpdata / loaddata) -----------------------------------------
     def value_to_string(self, obj):
-        # dumpdata writes an envelope, never plaintext; loaddata reads it back below.
-        value = self.value_from_object(obj)
-        return None if value is None else self.get_prep_value(value)
+        # dumpdata would write every secret in plaintext to a file. Refuse, and say
+        # what to do instead. (loaddata of a plaintext fixture encrypts as usual.)
+        raise exceptions.ImproperlyConfigured(
+            f"{self.context} is encrypted: serialising it would write plaintext. Exclude the "
+            f"model (dumpdata -e {self.model._meta.label}) and back up the database itself "
+            "(pg_dump keeps the ciphertext)."
+        )
 
     def to_python(self, value):
-        if is_token(value):
-            try:
-                text = decrypt(value, keyring=self.keyring, context=self.context)
-            except DecryptionError as exc:
-                raise exceptions.ValidationError(str(exc), code="undecryptable") from None
-            return self._loads(text)
-        return super().to_python(value)
+        return value  # never decrypts input (see get_prep_value)
 
 
 class EncryptedTextField(EncryptedFieldMixin, models.TextField):
@@ -201,10 +202,6 @@ class EncryptedJSONField(EncryptedFieldMixin, models.TextField):
     def _loads(self, text: str):
         return json.loads(text)
 
-    def to_python(self, value):
-        if is_token(value):
-            return super().to_python(value)
-        return value  # a fixture or form already holds the Python value
 
     def formfield(self, **kwargs):
         from django import forms

@@ -77,10 +77,11 @@ def raw_column(django_db_blocker):
         table = model._meta.db_table
         column = model._meta.get_field(field_name).column
         qn = connection.ops.quote_name
+        pk_value = model._meta.pk.get_db_prep_value(pk, connection)  # UUIDs are hex text on SQLite
         with connection.cursor() as cur:
             cur.execute(
                 f"SELECT {qn(column)} FROM {qn(table)} WHERE {qn(model._meta.pk.column)} = %s",
-                [pk],
+                [pk_value],
             )
             row = cur.fetchone()
         return row[0] if row else None

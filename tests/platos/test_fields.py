@@ -67,16 +67,15 @@ def test_loaddata_encrypts_plaintext_fixture(raw_column, tmp_path):
     assert Note.objects.get(pk=901).data == {"k": SECRET}
 
 
-def test_dumpdata_writes_envelopes_and_loaddata_reads_them(tmp_path, raw_column):
+def test_dumpdata_refuses_to_write_plaintext(tmp_path):
+    from django.core.management.base import CommandError
+
     Note.objects.create(pk=902, body=SECRET, data=[SECRET])
     out = tmp_path / "dump.json"
-    call_command("dumpdata", "testapp.note", output=str(out), verbosity=0)
-    assert SECRET not in out.read_text()
-    Note.objects.all().delete()
-    call_command("loaddata", str(out), verbosity=0)
-    note = Note.objects.get(pk=902)
-    assert note.body == SECRET and note.data == [SECRET]
-    assert_ciphertext(raw_column, 902)
+    with pytest.raises(CommandError, match="testapp.Note.body is encrypted") as exc:
+        call_command("dumpdata", "testapp.note", output=str(out), verbosity=0)
+    assert SECRET not in str(exc.value)
+    assert not out.exists() or SECRET not in out.read_text()
 
 
 def test_admin_form_encrypts(client, raw_column):
@@ -189,3 +188,22 @@ def test_check_refuses_unique_and_index():
 def test_unknown_keyring_name_is_refused():
     with pytest.raises(ValueError, match="keyring must be one of"):
         EncryptedTextField(keyring="nope")
+
+
+def test_pasting_a_ciphertext_into_a_form_does_not_decrypt_it(raw_column):
+    # full_clean/to_python must not be a decryption oracle: a pasted envelope stays
+    # ciphertext in the form, and pasted into another column it is just text there.
+    from django import forms
+
+    note = Note.objects.create(body=SECRET)
+    stolen = raw_column(Note, "body", note.pk)
+    form = forms.modelform_factory(Note, fields=["label", "body", "other"])(
+        data={"label": "copy", "body": stolen, "other": stolen}
+    )
+    assert form.is_valid(), form.errors
+    assert SECRET not in repr(form.cleaned_data)
+    copy = form.save()
+    copy.full_clean()
+    assert SECRET not in repr(copy.body) and SECRET not in repr(copy.other)
+    fresh = Note.objects.get(pk=copy.pk)
+    assert fresh.body == stolen and fresh.other == stolen  # the envelope text, never its plaintext
