@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
 from django.db import transaction
 from django.utils import timezone
@@ -124,7 +125,9 @@ class SecretsService:
             except BoundaryError as exc:
                 failure = exc
             except Exception as exc:  # a broken boundary is a failed read, audited like any other
-                logger.exception("secret read of %s in %s failed", key, scope_text)
+                # Type and stack only: the exception's message may carry the value it failed on.
+                logger.error("secret read of %s in %s failed with %s:\n%s", key, scope_text,
+                             type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
                 failure = BoundaryError("error", f"reading {key} failed ({type(exc).__name__})")
             extra = {"purpose": str(purpose)[:200], "boundary": boundary or "env"}
             if failure is not None and getattr(failure, "key_id", None):

@@ -16,7 +16,7 @@ def test_redacts_itself_in_every_text_form(caplog):
     logging.getLogger("t").info("value=%s repr=%r", value, value)
     logging.getLogger("t").info(value)
     renderings = [
-        str(value), repr(value), f"{value}", f"{value!r}", f"{value:>40}", "%s" % value, "{}".format(value),
+        str(value), repr(value), f"{value}", f"{value!r}", f"{value:>40}", "%s" % value, "{}".format(value),  # noqa: UP031,UP032 - the forms under test
         json.dumps({"v": value}), json.dumps([value]), caplog.text, value + "!", value.upper(),
     ]
     for text in renderings:
