@@ -103,7 +103,7 @@ def env_var_update(
     variable.full_clean()
     variable.save()
     _audit("secret.write", variable=variable, actor=actor, request=request,
-           extra={"version": variable.version, "kind": variable.kind, "value_changed": value is not None})
+           extra={"version": variable.version, "kind": variable.kind, "content_changed": value is not None})
     return variable
 
 
