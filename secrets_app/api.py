@@ -7,6 +7,8 @@ Outsiders get 404 for everything (a project they cannot see does not exist for t
 
 from __future__ import annotations
 
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -50,7 +52,10 @@ class SlugPage(CursorPage):
     ordering = "slug"
 
 
+@method_decorator(sensitive_post_parameters("value", "secret"), name="dispatch")
 class _ScopedApi(APIView):
+    """Base of every view here. Form-encoded secret fields are hidden from Django's error reports."""
+
     def environment(self, request, *, role: str | None = None):
         return selectors.environment_get_for_user(
             user=request.user, project=self.kwargs["project"], environment=self.kwargs["environment"], role=role

@@ -187,3 +187,9 @@ def test_schema_lists_the_endpoints(client):
                    "provider-keys/{key_id}/", "provider-keys/{key_id}/rotate/", "provider-keys/{key_id}/test/",
                    "provider-keys/{key_id}/set-default/", "provider-keys/{key_id}/revoke/", "skills/"]:
         assert base + suffix in paths, suffix
+
+
+def test_secret_fields_are_hidden_from_error_reports(world):
+    r = client_for(world.admin).post(url("env-vars/"), {"name": "FORM_VAR", "value": SECRET})  # multipart form
+    assert r.status_code == 201
+    assert set(r.wsgi_request.sensitive_post_parameters) == {"value", "secret"}
