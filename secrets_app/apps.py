@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class SecretsAppConfig(AppConfig):
     name = "secrets_app"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Registers the built-in "provider_key" boundary before any read can happen.
+        from secrets_app.services import readers  # noqa: F401

@@ -1,9 +1,12 @@
 """Scopes (projects and environments) and who may act in them."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
+
+from platos.fields import EncryptedTextField
 
 slug_validator = RegexValidator(r"\A[a-z0-9][a-z0-9-]{0,62}\Z", "lowercase letters, digits and '-'")
 
@@ -61,3 +64,122 @@ class ProjectMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.project} ({self.role})"
+
+
+env_name_validator = RegexValidator(
+    r"\A[A-Z_][A-Z0-9_]*\Z", "upper-case letters, digits and '_', not starting with a digit"
+)
+
+
+class EnvironmentVariable(models.Model):
+    """The one secret store: a named, encrypted value in one environment.
+
+    Provider keys, skill secrets, user-tool secrets and background-operation env all
+    live here; there is no other place in the code base where a secret value is stored.
+    Written only through ``secrets_app.services``; read at runtime by ``ScopedEnvService``.
+    """
+
+    class Kind(models.TextChoices):
+        PROVIDER_KEY = "provider_key", "provider key"
+        SKILL = "skill", "skill secret"
+        TOOL = "tool", "user-tool secret"
+        BACKGROUND = "background", "background operation"
+        PLAIN = "plain", "plain"
+
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="variables")
+    name = models.CharField(max_length=128, validators=[env_name_validator])
+    # NULL only after a revoke: the value is destroyed, the row stays for history.
+    value = EncryptedTextField(keyring="encryption", null=True, blank=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PLAIN)
+    version = models.PositiveIntegerField(default=1, help_text="bumped on every change of the value or kind")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["environment", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "name"], name="envvar_unique_name_per_environment")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.environment_id})"  # never the value
+
+    @property
+    def is_set(self) -> bool:
+        return self.value is not None
+
+
+class ProviderKey(models.Model):
+    """BYOK metadata. The secret itself is the env var named ``env_var_name``; never here."""
+
+    class Provider(models.TextChoices):
+        OPENAI = "openai", "OpenAI"
+        ANTHROPIC = "anthropic", "Anthropic"
+        GOOGLE = "google", "Google"
+        MISTRAL = "mistral", "Mistral"
+        AZURE_OPENAI = "azure_openai", "Azure OpenAI"
+        CUSTOM = "custom", "custom"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "active"
+        DISABLED = "disabled", "disabled"
+        REVOKED = "revoked", "revoked"
+
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="provider_keys")
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    label = models.CharField(max_length=100, help_text="unique per environment; read as provider_key:<label>")
+    env_var_name = models.CharField(max_length=128, validators=[env_name_validator])
+    is_default = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    last_used_at = models.DateTimeField(null=True, blank=True, help_text="set when the runtime reads the key")
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["environment", "provider", "label"]
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "label"], name="providerkey_unique_label"),
+            models.UniqueConstraint(fields=["environment", "env_var_name"], name="providerkey_unique_env_var"),
+            # At most one default per environment and provider, enforced by the database.
+            models.UniqueConstraint(
+                fields=["environment", "provider"],
+                condition=models.Q(is_default=True),
+                name="providerkey_one_default_per_provider",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.provider}, {self.status})"
+
+
+skill_slug_validator = RegexValidator(r"\A[a-z0-9][a-z0-9_-]{0,62}\Z", "lowercase letters, digits, '-' and '_'")
+
+
+def _validate_required_env(value) -> None:
+    if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+        raise ValidationError("required_env must be a list of variable names")
+    for name in value:
+        env_name_validator(name)
+    if len(set(value)) != len(value):
+        raise ValidationError("required_env lists a name twice")
+
+
+class Skill(models.Model):
+    """A skill of the agent runtime and the env var *names* it needs (never values)."""
+
+    slug = models.CharField(max_length=63, unique=True, validators=[skill_slug_validator])
+    name = models.CharField(max_length=200)
+    required_env = models.JSONField(default=list, blank=True, validators=[_validate_required_env])
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug

@@ -1,3 +1,23 @@
 """REST routes of this app, mounted under /agent/v1/ by platos/urls.py."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from secrets_app import api
+
+scope = "projects/<slug:project>/environments/<slug:environment>/"
+key = scope + "provider-keys/<int:key_id>/"
+
+urlpatterns = [
+    path(scope + "env-vars/", api.EnvVarListCreateApi.as_view(), name="env-vars"),
+    path(scope + "env-vars/<str:name>/", api.EnvVarDetailApi.as_view(), name="env-var"),
+    path(scope + "env-vars/<str:name>/reveal/", api.EnvVarRevealApi.as_view(), name="env-var-reveal"),
+    path(scope + "provider-keys/", api.ProviderKeyListCreateApi.as_view(), name="provider-keys"),
+    path(key, api.ProviderKeyDetailApi.as_view(), name="provider-key"),
+    path(key + "rotate/", api.ProviderKeyRotateApi.as_view(), name="provider-key-rotate"),
+    path(key + "disable/", api.ProviderKeyDisableApi.as_view(), name="provider-key-disable"),
+    path(key + "enable/", api.ProviderKeyEnableApi.as_view(), name="provider-key-enable"),
+    path(key + "revoke/", api.ProviderKeyRevokeApi.as_view(), name="provider-key-revoke"),
+    path(key + "test/", api.ProviderKeyTestApi.as_view(), name="provider-key-test"),
+    path(key + "set-default/", api.ProviderKeySetDefaultApi.as_view(), name="provider-key-set-default"),
+    path(scope + "skills/", api.SkillReadinessListApi.as_view(), name="skills"),
+]

@@ -1,0 +1,78 @@
+"""Explicit input/output serializers. Values are write-only: no output serializer has one,
+except the reveal response, which exists to return exactly one value on purpose."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from secrets_app.models import EnvironmentVariable, ProviderKey, env_name_validator
+
+
+class EnvVarCreateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=128, validators=[env_name_validator])
+    value = serializers.CharField(write_only=True, allow_blank=True, trim_whitespace=False,
+                                  style={"input_type": "password"})
+    kind = serializers.ChoiceField(choices=EnvironmentVariable.Kind.choices, default=EnvironmentVariable.Kind.PLAIN)
+
+
+class EnvVarUpdateInput(serializers.Serializer):
+    value = serializers.CharField(write_only=True, required=False, allow_blank=True, trim_whitespace=False,
+                                  style={"input_type": "password"})
+    kind = serializers.ChoiceField(choices=EnvironmentVariable.Kind.choices, required=False)
+
+
+class EnvVarOutput(serializers.Serializer):
+    """Names and metadata. ``is_set`` is false after a revoke; the value itself never appears."""
+
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    version = serializers.IntegerField()
+    is_set = serializers.BooleanField(source="has_value")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    updated_by = serializers.CharField(source="updated_by.username", allow_null=True, default=None)
+
+
+class RevealInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=200, help_text="why you need to see the value; audited")
+
+
+class RevealOutput(serializers.Serializer):
+    name = serializers.CharField()
+    value = serializers.CharField()
+
+
+class ProviderKeyCreateInput(serializers.Serializer):
+    provider = serializers.ChoiceField(choices=ProviderKey.Provider.choices)
+    label = serializers.CharField(max_length=100)
+    secret = serializers.CharField(write_only=True, trim_whitespace=False, style={"input_type": "password"})
+
+
+class ProviderKeyRotateInput(serializers.Serializer):
+    secret = serializers.CharField(write_only=True, trim_whitespace=False, style={"input_type": "password"})
+
+
+class ProviderKeyOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    provider = serializers.CharField()
+    label = serializers.CharField()
+    env_var_name = serializers.CharField(help_text="the variable that holds the secret")
+    is_default = serializers.BooleanField()
+    status = serializers.CharField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    rotated_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class ProviderKeyTestOutput(serializers.Serializer):
+    exists = serializers.BooleanField()
+    decryptable = serializers.BooleanField()
+
+
+class SkillReadinessOutput(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    required_env = serializers.ListField(child=serializers.CharField())
+    set = serializers.ListField(child=serializers.CharField(), help_text="names that have a value here")
+    missing = serializers.ListField(child=serializers.CharField())
+    ready = serializers.BooleanField()

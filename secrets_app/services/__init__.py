@@ -1,0 +1,43 @@
+"""Every write to the secret store, and the readers. Views, admin and commands call these."""
+
+from secrets_app.services.env_vars import (
+    env_var_create,
+    env_var_delete,
+    env_var_reveal,
+    env_var_update,
+    validate_secret_text,
+)
+from secrets_app.services.provider_keys import (
+    provider_from_prefix,
+    provider_key_create,
+    provider_key_delete,
+    provider_key_disable,
+    provider_key_enable,
+    provider_key_revoke,
+    provider_key_rotate,
+    provider_key_set_default,
+    provider_key_test,
+    validate_provider_secret,
+)
+from secrets_app.services.readers import ScopedEnvService, SecretsService, provider_key_reader
+
+__all__ = [
+    "ScopedEnvService",
+    "SecretsService",
+    "env_var_create",
+    "env_var_delete",
+    "env_var_reveal",
+    "env_var_update",
+    "provider_from_prefix",
+    "provider_key_create",
+    "provider_key_delete",
+    "provider_key_disable",
+    "provider_key_enable",
+    "provider_key_reader",
+    "provider_key_revoke",
+    "provider_key_rotate",
+    "provider_key_set_default",
+    "provider_key_test",
+    "validate_provider_secret",
+    "validate_secret_text",
+]

@@ -1,0 +1,151 @@
+"""Writes to the one secret store, and the audited reveal."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from audit.services import audit_record
+from platos.crypto import is_token
+from platos.fields import Undecryptable
+from platos.logging import register_secret
+from secrets_app.boundaries import BoundaryError
+from secrets_app.models import Environment, EnvironmentVariable, ProviderKey
+from secrets_app.values import SecretValue
+
+MAX_VALUE_LENGTH = 64 * 1024
+
+
+def _user(actor):
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+@sensitive_variables("value")
+def validate_secret_text(value, *, field: str = "value") -> None:
+    """Refuse what cannot be a secret we should store. Messages never echo the value."""
+    if not isinstance(value, str):
+        raise ValidationError({field: "must be text"})
+    if len(value) > MAX_VALUE_LENGTH:
+        raise ValidationError({field: f"is longer than {MAX_VALUE_LENGTH} characters"})
+    if is_token(value):
+        # An envelope pasted in would be decrypted by the field's to_python (the context
+        # is the column, not the row): refusing it keeps ciphertext from another row
+        # from being turned back into plaintext through this store.
+        raise ValidationError({field: "looks like a Platos ciphertext envelope; store the plaintext"})
+
+
+def _refuse_provider_key_var(variable: EnvironmentVariable) -> None:
+    owner = ProviderKey.objects.filter(environment_id=variable.environment_id, env_var_name=variable.name).first()
+    if owner is not None:
+        raise ValidationError(
+            {"name": f"{variable.name} holds provider key {owner.label!r}; use the provider-key actions"}
+        )
+
+
+def _audit(action: str, *, variable: EnvironmentVariable, actor, request, success: bool = True,
+           reason: str = "", extra=None) -> None:
+    audit_record(
+        action=action,
+        success=success,
+        actor=actor,
+        key=variable.name,
+        scope=variable.environment.scope,
+        subject_type="env_var",
+        subject_id=str(variable.pk or ""),
+        reason=reason,
+        request=request,
+        extra=extra,
+    )
+
+
+@sensitive_variables("value")
+@transaction.atomic
+def env_var_create(
+    *, environment: Environment, name: str, value: str, kind: str = EnvironmentVariable.Kind.PLAIN,
+    actor, request=None,
+) -> EnvironmentVariable:
+    """Store a new variable. ``value`` is written once and never returned by this app's API."""
+    validate_secret_text(value)
+    if EnvironmentVariable.objects.filter(environment=environment, name=name).exists():
+        raise ValidationError({"name": f"{name} already exists in {environment.scope}"})
+    variable = EnvironmentVariable(
+        environment=environment, name=name, value=value, kind=kind, version=1, updated_by=_user(actor)
+    )
+    variable.full_clean()
+    variable.save()
+    _audit("secret.write", variable=variable, actor=actor, request=request,
+           extra={"version": variable.version, "kind": kind, "created": True})
+    return variable
+
+
+@sensitive_variables("value")
+@transaction.atomic
+def env_var_update(
+    *, variable: EnvironmentVariable, actor, value: str | None = None, kind: str | None = None, request=None,
+) -> EnvironmentVariable:
+    """Replace the value and/or the kind. ``value=None`` keeps the stored value."""
+    variable = EnvironmentVariable.objects.select_for_update(of=("self",)).select_related("environment__project").get(
+        pk=variable.pk
+    )
+    _refuse_provider_key_var(variable)
+    if value is not None:
+        validate_secret_text(value)
+        variable.value = value
+    elif isinstance(variable.value, Undecryptable):
+        raise ValidationError({"value": "the stored value cannot be decrypted; set a new value"})
+    if kind is not None:
+        variable.kind = kind
+    variable.version += 1
+    variable.updated_at = timezone.now()
+    variable.updated_by = _user(actor)
+    variable.full_clean()
+    variable.save()
+    _audit("secret.write", variable=variable, actor=actor, request=request,
+           extra={"version": variable.version, "kind": variable.kind, "content_changed": value is not None})
+    return variable
+
+
+@transaction.atomic
+def env_var_delete(*, variable: EnvironmentVariable, actor, request=None) -> None:
+    """Delete a variable and its value (a provider key's variable goes with the key)."""
+    variable = EnvironmentVariable.objects.select_for_update(of=("self",)).select_related("environment__project").get(
+        pk=variable.pk
+    )
+    _refuse_provider_key_var(variable)
+    _audit("secret.delete", variable=variable, actor=actor, request=request, extra={"version": variable.version})
+    variable.delete()
+
+
+@sensitive_variables("value")
+def env_var_reveal(*, variable: EnvironmentVariable, reason: str, actor, request=None) -> SecretValue:
+    """The explicit, audited reveal of a value to a person. Permission is the caller's job.
+
+    Provider-key secrets are write-only and are not revealed. A failed reveal is
+    audited too, then raised as BoundaryError.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "say why you need to see this value"})
+    if len(reason) > 200:
+        raise ValidationError({"reason": "at most 200 characters"})
+    failure: BoundaryError | None = None
+    value = None
+    with transaction.atomic():
+        variable = EnvironmentVariable.objects.select_related("environment__project").get(pk=variable.pk)
+        _refuse_provider_key_var(variable)
+        value = variable.value
+        if value is None:
+            failure = BoundaryError("missing", f"{variable.name} has no value")
+        elif isinstance(value, Undecryptable):
+            failure = BoundaryError("decryption_failed", f"{variable.name} cannot be decrypted", key_id=value.key_id)
+        # The person's reason is what the audit row records; a failure adds its slug.
+        _audit(
+            "secret.reveal", variable=variable, actor=actor, request=request, success=failure is None,
+            reason=reason, extra={"version": variable.version, "failure": failure.reason if failure else None},
+        )
+    if failure is not None:
+        raise failure
+    register_secret(value)
+    return SecretValue(value, key=variable.name, scope=variable.environment.scope)
