@@ -50,9 +50,11 @@ class MessagePage(CursorPage):
 class StaffApi(APIView):
     permission_classes = [permissions.IsAdminUser]
 
-    def paginate(self, request, queryset, serializer_class, page_class=CursorPage):
+    def paginate(self, request, queryset, serializer_class, page_class=CursorPage, prepare=None):
         paginator = page_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
+        if prepare is not None:
+            page = prepare(page)
         return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
@@ -99,7 +101,10 @@ class ThreadMessagesApi(StaffApi):
         query.is_valid(raise_exception=True)
         thread = selectors.thread_get(thread_id=thread_id)
         messages = selectors.message_list(thread=thread, include_edited=query.validated_data["include_edited"])
-        return self.paginate(request, messages, MessageOutputSerializer, page_class=MessagePage)
+        return self.paginate(
+            request, messages, MessageOutputSerializer, page_class=MessagePage,
+            prepare=lambda page: selectors.message_tool_calls_attach(messages=page),
+        )
 
     @extend_schema(
         tags=[TAG], operation_id="threads_messages_create", request=MessageInputSerializer,

@@ -6,10 +6,10 @@ Run on PostgreSQL (not a timed test; prints figures):
 
 It creates the test database (``test_<name>``) with migrations, writes its rows,
 times ``GET /agent/v1/threads/{id}/messages/?limit=100`` (decrypting 100 contents,
-the real view) against a minimal DRF view listing the same 100 texts from
-``tests.testapp.PlainNote`` (plain ``TextField``), interleaved, through an
-authenticated Django test Client, prints the medians and the ratio, then drops the
-database. Target: ratio <= 1.3.
+the real view) against a view that takes the same steps over the same rows stored
+in ``tests.testapp.PlainMessage`` (Message's shape with plain ``TextField``s),
+interleaved, through an authenticated Django test Client, prints the medians and
+the ratio, then drops the database. Target: ratio <= 1.3.
 """
 
 from __future__ import annotations
@@ -41,37 +41,39 @@ def main() -> int:
     from django.test import Client, override_settings
     from django.test.utils import setup_databases, setup_test_environment, teardown_databases
     from django.urls import include, path
-    from rest_framework import permissions, serializers
+    from rest_framework import permissions
     from rest_framework.views import APIView
 
-    from platos.api import CursorPage
 
     setup_test_environment()
     old_config = setup_databases(verbosity=0, interactive=False)
     try:
-        from messages_app import services
-        from tests.testapp.models import PlainNote
-
-        class PlainPage(CursorPage):
-            ordering = "id"
-
-        class PlainNoteOut(serializers.Serializer):
-            id = serializers.IntegerField()
-            content = serializers.CharField(source="body")
+        from messages_app import selectors, services
+        from messages_app.api import MessagePage
+        from messages_app.serializers import MessageListQuerySerializer, MessageOutputSerializer
+        from tests.testapp.models import PlainMessage
 
         class PlainListApi(APIView):
-            """The baseline: same auth, permission, pagination and JSON rendering; no crypto."""
+            """The baseline: ThreadMessagesApi's exact steps (auth, query check, thread
+            lookup, page, tool-call query, the same output serializer) over the same rows
+            stored in plain TextFields. What differs is the decryption."""
 
             permission_classes = [permissions.IsAdminUser]
 
-            def get(self, request):
-                paginator = PlainPage()
-                page = paginator.paginate_queryset(PlainNote.objects.all(), request, view=self)
-                return paginator.get_paginated_response(PlainNoteOut(page, many=True).data)
+            def get(self, request, thread_id):
+                query = MessageListQuerySerializer(data=request.query_params)
+                query.is_valid(raise_exception=True)
+                thread = selectors.thread_get(thread_id=thread_id)
+                rows = PlainMessage.objects.filter(thread_id=thread.pk, status="active")
+                paginator = MessagePage()
+                page = selectors.message_tool_calls_attach(
+                    messages=paginator.paginate_queryset(rows, request, view=self)
+                )
+                return paginator.get_paginated_response(MessageOutputSerializer(page, many=True).data)
 
         urls = types.ModuleType("bench_messages_urls")
         urls.urlpatterns = [
-            path("bench/plain/", PlainListApi.as_view()),
+            path("bench/plain/<uuid:thread_id>/", PlainListApi.as_view()),
             path("", include("platos.urls")),
         ]
         sys.modules[urls.__name__] = urls
@@ -82,13 +84,20 @@ def main() -> int:
         thread = services.thread_create(title="bench", created_by=user)
         for text in texts:
             services.message_create(thread=thread, role="user", content=text)
-        PlainNote.objects.bulk_create([PlainNote(body=t) for t in texts])
+        PlainMessage.objects.bulk_create(
+            [
+                PlainMessage(thread_id=thread.pk, sequence=m.sequence, role=m.role, content=m.content,
+                             thinking_content=m.thinking_content, status=m.status, revision=m.revision,
+                             created_at=m.created_at)
+                for m in selectors.message_list(thread=thread)
+            ]
+        )
 
         client = Client()
         client.force_login(user)
         targets = {
             "encrypted": f"/agent/v1/threads/{thread.pk}/messages/?limit={ROWS}",
-            "plain": f"/bench/plain/?limit={ROWS}",
+            "plain": f"/bench/plain/{thread.pk}/?limit={ROWS}",
         }
         times: dict[str, list[float]] = {name: [] for name in targets}
         with override_settings(ROOT_URLCONF=urls.__name__):

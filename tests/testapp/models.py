@@ -1,6 +1,9 @@
 """Models used only by the field tests (installed by platos.settings_test)."""
 
+import uuid
+
 from django.db import models
+from django.utils import timezone
 
 from platos.fields import EncryptedJSONField, EncryptedTextField
 
@@ -22,3 +25,28 @@ class PlainNote(models.Model):
 
     def __str__(self) -> str:
         return f"plain note {self.pk}"
+
+
+class PlainMessage(models.Model):
+    """messages_app.Message's shape with plain TextFields: the messages benchmark baseline.
+
+    ``thread_id`` is a plain UUID column (no FK): this app has no migrations and is
+    created before the migrated apps, so it cannot reference their tables.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    thread_id = models.UUIDField()
+    sequence = models.PositiveIntegerField()
+    role = models.CharField(max_length=16)
+    content = models.TextField(null=True)  # noqa: DJ001 (mirrors Message: None != "")
+    thinking_content = models.TextField(null=True)  # noqa: DJ001
+    status = models.CharField(max_length=16, default="active")
+    revision = models.PositiveIntegerField(default=1)
+    edit_parent_id = models.UUIDField(null=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["thread_id", "status", "sequence"], name="plainmsg_thread_status_seq")]
+
+    def __str__(self) -> str:
+        return f"plain message {self.pk}"
