@@ -58,6 +58,11 @@ class ConnectedEntityAdmin(admin.ModelAdmin):
             return ()
         return ("environment", "slug", *self.readonly_fields)
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "base_url":
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     def has_delete_permission(self, request, obj=None):
         return False  # disable instead: the audit trail keeps referring to the entity
 

@@ -45,3 +45,14 @@ def sign(secret: str, body: bytes = b"", *, timestamp: int | None = None, nonce:
 
 def body(data) -> bytes:
     return json.dumps(data).encode()
+
+
+@pytest.fixture
+def client_factory():
+    from django.test import Client
+
+    def make(user):
+        c = Client()
+        c.force_login(user)
+        return c
+    return make
