@@ -1,0 +1,170 @@
+"""Admin for connected entities. The secret is never shown here except on the reveal page.
+
+Create and regenerate go through the services, then park the new secret in the
+reveal store and redirect to ``<id>/initial-secret/``. The reveal token lives in
+the admin's session (never in a URL, so it is not in access logs or history):
+another user, or the same user after the one take, has nothing to present.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.debug import sensitive_variables
+
+from entities import services
+from entities.models import ConnectedEntity
+
+SESSION_KEY = "platos.entities.reveal"  # {entity id: token | "" (store unavailable)}
+SECRET_FIELDS = ("service_secret", "previous_service_secret")
+
+
+def _pending(request) -> dict:
+    return dict(request.session.get(SESSION_KEY, {}))
+
+
+@sensitive_variables("secret")
+def _park_and_remember(request, entity: ConnectedEntity, secret: str) -> None:
+    token = services.entity_secret_park(entity=entity, user=request.user, secret=secret)
+    pending = _pending(request)
+    pending[str(entity.pk)] = token or ""
+    request.session[SESSION_KEY] = pending
+
+
+@admin.register(ConnectedEntity)
+class ConnectedEntityAdmin(admin.ModelAdmin):
+    list_display = ("slug", "display_name", "scope", "status", "secret_prefix", "last_connected_at",
+                    "secret_rotated_at", "created_at")
+    list_filter = ("status", "environment__project", "environment")
+    search_fields = ("slug", "display_name", "environment__project__slug", "environment__slug")
+    date_hierarchy = "created_at"
+    list_select_related = ("environment__project",)
+    readonly_fields = ("id", "status", "secret_prefix", "last_connected_at", "secret_rotated_at",
+                       "previous_secret_valid_until", "created_by", "created_at")
+    actions = ["regenerate_secret", "disable"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("environment", "slug", "display_name", "base_url")
+        return ("environment", "slug", "display_name", "base_url", *self.readonly_fields)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return ("environment", "slug", *self.readonly_fields)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "base_url":
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # disable instead: the audit trail keeps referring to the entity
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if lookup.split("__")[0] in SECRET_FIELDS:
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    @admin.display(description="scope", ordering="environment__project__slug")
+    def scope(self, obj):
+        return obj.scope
+
+    # --- writes through the services -------------------------------------------------
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            entity = services.entity_update(entity=obj, actor=request.user, request=request,
+                                            display_name=data["display_name"], base_url=data["base_url"])
+        else:
+            entity, secret = services.entity_create(
+                environment=data["environment"], actor=request.user, request=request,
+                slug=data["slug"], display_name=data["display_name"], base_url=data["base_url"],
+            )
+            _park_and_remember(request, entity, secret)
+            del secret
+        # The admin's own bookkeeping (LogEntry, redirects) continues with ``obj``.
+        obj.pk = entity.pk
+        obj._state.adding = False
+        obj._state.db = entity._state.db
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return HttpResponseRedirect(self._reveal_url(obj))
+
+    @admin.action(description="Regenerate the secret (old one invalid at once)", permissions=["change"])
+    def regenerate_secret(self, request, queryset):
+        entities = list(queryset[:2])
+        if len(entities) != 1:
+            self.message_user(request, "Regenerate one entity at a time (its secret is revealed once).",
+                              messages.ERROR)
+            return None
+        try:
+            entity, secret = services.entity_secret_regenerate(entity=entities[0], actor=request.user,
+                                                               request=request)
+        except ValidationError as exc:
+            self.message_user(request, "; ".join(exc.messages), messages.ERROR)
+            return None
+        _park_and_remember(request, entity, secret)
+        del secret
+        return HttpResponseRedirect(self._reveal_url(entity))
+
+    @admin.action(description="Disable (refuse all auth)", permissions=["change"])
+    def disable(self, request, queryset):
+        count = 0
+        for entity in queryset:
+            services.entity_disable(entity=entity, actor=request.user, request=request)
+            count += 1
+        self.message_user(request, f"Disabled {count} entit{'y' if count == 1 else 'ies'}.")
+
+    # --- the one-time reveal page ------------------------------------------------------
+    def get_urls(self):
+        return [
+            path("<uuid:entity_id>/initial-secret/", self.admin_site.admin_view(self.initial_secret_view),
+                 name="entities_connectedentity_initial_secret"),
+            *super().get_urls(),
+        ]
+
+    def _reveal_url(self, entity) -> str:
+        return reverse("admin:entities_connectedentity_initial_secret", args=[entity.pk])
+
+    @sensitive_variables("secret")
+    def initial_secret_view(self, request, entity_id):
+        entity = get_object_or_404(ConnectedEntity.objects.select_related("environment__project"), pk=entity_id)
+        if not self.has_change_permission(request, entity):
+            raise PermissionDenied
+        if request.method not in ("GET", "POST"):
+            raise Http404
+        pending = _pending(request)
+        key = str(entity.pk)
+        state, secret = "ready", None
+        if request.method == "GET":
+            if key not in pending:
+                state = "gone"
+            elif pending[key] == "":
+                state = "unavailable"
+            if state != "ready":  # a refresh, back button, other user, second visit: audited
+                services.entity_secret_reveal(entity=entity, user=request.user, token=None, request=request,
+                                              store_unavailable=state == "unavailable")
+        else:
+            token = pending.pop(key, None)
+            request.session[SESSION_KEY] = pending  # the session forgets the token before the take
+            secret = services.entity_secret_reveal(entity=entity, user=request.user, token=token or None,
+                                                   request=request, store_unavailable=token == "")
+            state = "shown" if secret is not None else ("unavailable" if token == "" else "gone")
+        if request.method == "POST" and request.headers.get("Accept") == "application/json":
+            response = JsonResponse({"state": state, "secret": secret})
+        else:
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta, "entity": entity, "state": state, "secret": secret,
+                "title": f"Service secret of {entity.slug}",
+                "change_url": reverse("admin:entities_connectedentity_change", args=[entity.pk]),
+            }
+            response = TemplateResponse(request, "admin/entities/initial_secret.html", context)
+        add_never_cache_headers(response)  # Cache-Control: no-store (and friends) on every state
+        return response

@@ -1,0 +1,192 @@
+"""The entity auth path: the only request-time code that decrypts a service secret.
+
+Every entity request names itself with ``X-Platos-Entity: <entity id>`` and then
+proves it holds the secret, either
+
+* ``Authorization: Bearer <secret>``, or
+* request signing: ``X-Platos-Timestamp`` (unix seconds), ``X-Platos-Nonce``
+  (16-128 of ``[A-Za-z0-9_-]``) and ``X-Platos-Signature`` = hex
+  HMAC-SHA256(secret, ``"{timestamp}.{nonce}.{body}"``), at most 300 s of clock
+  skew, each nonce accepted once.
+
+During a regenerate grace window the previous secret is accepted too. Every
+refusal is audited (``entity.auth.failed`` with the reason) and answered with the
+same generic 401, whatever was wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import time
+import uuid
+
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+from rest_framework import authentication, exceptions, permissions
+
+from entities.models import ConnectedEntity
+from entities.replay import ReplayGuardUnavailable, nonce_claim
+from entities.services import entity_auth_failed
+
+MAX_SKEW_SECONDS = 300
+NONCE_TTL_SECONDS = 2 * MAX_SKEW_SECONDS
+GENERIC_FAILURE = "Entity authentication failed."
+_NONCE = re.compile(r"\A[A-Za-z0-9_-]{16,128}\Z")
+_TIMESTAMP = re.compile(r"\A[0-9]{1,12}\Z")
+_HEX_SIGNATURE = re.compile(r"\A[0-9a-fA-F]{64}\Z")
+
+
+class EntityPrincipal:
+    """``request.user`` for an authenticated entity (``request.auth`` is the entity)."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+    is_superuser = False
+    pk = None
+
+    def __init__(self, entity: ConnectedEntity, *, method: str, used_previous: bool) -> None:
+        self.entity = entity
+        self.method = method
+        self.used_previous = used_previous
+
+    def __str__(self) -> str:
+        return f"entity:{self.entity.slug}"
+
+    def get_username(self) -> str:
+        return str(self)
+
+
+class _Failed(Exception):
+    def __init__(self, reason: str, entity: ConnectedEntity | None = None) -> None:
+        self.reason = reason
+        self.entity = entity
+
+
+def _candidate_secrets(entity: ConnectedEntity) -> list[tuple[str, bool]]:
+    """(secret, is_previous) pairs the entity may present now. Decrypts here only."""
+    current = entity.service_secret
+    if not isinstance(current, str):  # Undecryptable
+        raise _Failed("decryption_failed", entity)
+    out = [(current, False)]
+    previous, until = entity.previous_service_secret, entity.previous_secret_valid_until
+    if isinstance(previous, str) and until is not None and timezone.now() < until:
+        out.append((previous, True))
+    return out
+
+
+class _EntityAuthentication(authentication.BaseAuthentication):
+    method = ""
+
+    def engages(self, request) -> bool:
+        raise NotImplementedError
+
+    def verify(self, request, entity: ConnectedEntity) -> bool:
+        """Check the credential; return whether the previous (grace) secret matched."""
+        raise NotImplementedError
+
+    def authenticate(self, request):
+        if not self.engages(request):
+            return None
+        django_request = request._request  # request.user here would recurse into authentication
+        ref = request.META.get("HTTP_X_PLATOS_ENTITY", "")
+        try:
+            entity = self._entity(ref)
+            used_previous = self.verify(request, entity)
+        except _Failed as failure:
+            entity_auth_failed(reason=failure.reason, entity=failure.entity, request=django_request,
+                               entity_ref=ref if failure.entity is None else "")
+            raise exceptions.AuthenticationFailed(GENERIC_FAILURE) from None
+        return EntityPrincipal(entity, method=self.method, used_previous=used_previous), entity
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="platos-entity"'
+
+    @staticmethod
+    def _entity(ref: str) -> ConnectedEntity:
+        if not ref:
+            raise _Failed("missing_entity_header")
+        try:
+            pk = uuid.UUID(ref)
+        except ValueError:
+            raise _Failed("unknown_entity") from None
+        entity = ConnectedEntity.objects.select_related("environment__project").filter(pk=pk).first()
+        if entity is None:
+            raise _Failed("unknown_entity")
+        if not entity.is_active:
+            raise _Failed("disabled", entity)
+        return entity
+
+
+class EntityBearerAuthentication(_EntityAuthentication):
+    """``X-Platos-Entity`` + ``Authorization: Bearer <secret>``."""
+
+    method = "bearer"
+
+    def engages(self, request) -> bool:
+        return request.META.get("HTTP_AUTHORIZATION", "").startswith("Bearer ")
+
+    @sensitive_variables("presented", "candidates", "secret")
+    def verify(self, request, entity: ConnectedEntity) -> bool:
+        presented = request.META["HTTP_AUTHORIZATION"][len("Bearer "):].strip().encode()
+        matched = None
+        for secret, is_previous in _candidate_secrets(entity):
+            # Compare against every candidate so timing does not tell which one matched.
+            if hmac.compare_digest(presented, secret.encode()) and matched is None:
+                matched = is_previous
+        if matched is None:
+            raise _Failed("wrong_secret", entity)
+        return matched
+
+
+class EntitySignatureAuthentication(_EntityAuthentication):
+    """``X-Platos-Entity`` + ``X-Platos-Timestamp``/``-Nonce``/``-Signature`` (HMAC-SHA256)."""
+
+    method = "signature"
+
+    def engages(self, request) -> bool:
+        return "HTTP_X_PLATOS_SIGNATURE" in request.META
+
+    @sensitive_variables("candidates", "secret")
+    def verify(self, request, entity: ConnectedEntity) -> bool:
+        meta = request.META
+        timestamp = meta.get("HTTP_X_PLATOS_TIMESTAMP", "")
+        nonce = meta.get("HTTP_X_PLATOS_NONCE", "")
+        signature = meta.get("HTTP_X_PLATOS_SIGNATURE", "")
+        if not _TIMESTAMP.match(timestamp):
+            raise _Failed("malformed_timestamp", entity)
+        if abs(time.time() - int(timestamp)) > MAX_SKEW_SECONDS:
+            raise _Failed("stale_timestamp", entity)
+        if not _NONCE.match(nonce):
+            raise _Failed("malformed_nonce", entity)
+        if not _HEX_SIGNATURE.match(signature):
+            raise _Failed("malformed_signature", entity)
+        message = f"{timestamp}.{nonce}.".encode() + request._request.body
+        presented = signature.lower().encode()
+        matched = None
+        for secret, is_previous in _candidate_secrets(entity):
+            expected = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest().encode()
+            if hmac.compare_digest(presented, expected) and matched is None:
+                matched = is_previous
+        if matched is None:
+            raise _Failed("bad_signature", entity)
+        # The nonce is claimed only after the signature checks out, so nobody
+        # without the secret can burn a legitimate client's nonces.
+        try:
+            fresh = nonce_claim(entity_id=entity.pk, nonce=nonce, ttl=NONCE_TTL_SECONDS)
+        except ReplayGuardUnavailable:
+            raise _Failed("replay_guard_unavailable", entity) from None
+        if not fresh:
+            raise _Failed("replayed_nonce", entity)
+        return matched
+
+
+ENTITY_AUTHENTICATION_CLASSES = [EntitySignatureAuthentication, EntityBearerAuthentication]
+
+
+class IsConnectedEntity(permissions.BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.auth, ConnectedEntity)

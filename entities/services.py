@@ -1,0 +1,214 @@
+"""Every write to connected entities. Each one audits inside its own transaction.
+
+Functions that mint a secret return its plaintext to the caller, which shows it
+once (the REST response) or parks it for the one-time reveal page (admin); the
+plaintext is never stored anywhere else in clear.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from audit.services import audit_record
+from entities.models import SECRET_PREFIX_LENGTH, ConnectedEntity
+from entities.reveal_store import RevealStoreUnavailable, get_reveal_store
+
+logger = logging.getLogger("platos.entities")
+
+SECRET_BYTES = 32
+MAX_GRACE_SECONDS = 24 * 60 * 60
+
+
+def _mint() -> str:
+    return secrets.token_hex(SECRET_BYTES)
+
+
+def _audit(*, action: str, entity: ConnectedEntity, actor, success: bool = True, reason: str = "",
+           request=None, extra=None) -> None:
+    audit_record(
+        action=action, success=success, actor=actor, key=entity.slug, scope=entity.scope,
+        subject_type="entities.connectedentity", subject_id=str(entity.pk), reason=reason,
+        request=request, extra=extra,
+    )
+
+
+@sensitive_variables("secret")
+@transaction.atomic
+def entity_create(*, environment, actor, slug: str, display_name: str, base_url: str,
+                  request=None) -> tuple[ConnectedEntity, str]:
+    """Create an active entity with a fresh secret. Returns ``(entity, plaintext secret)``.
+
+    actor: the user creating it (becomes ``created_by``).
+    """
+    secret = _mint()
+    entity = ConnectedEntity(
+        environment=environment, slug=slug, display_name=display_name, base_url=base_url,
+        service_secret=secret, secret_prefix=secret[:SECRET_PREFIX_LENGTH],
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    entity.full_clean()
+    entity.save()
+    _audit(action="entity.create", entity=entity, actor=actor, request=request)
+    return entity, secret
+
+
+@transaction.atomic
+def entity_update(*, entity: ConnectedEntity, actor, request=None, **changes) -> ConnectedEntity:
+    """Change ``display_name`` and/or ``base_url`` (slug and scope are fixed)."""
+    allowed = {"display_name", "base_url"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationError({name: "cannot be changed" for name in sorted(unknown)})
+    entity = ConnectedEntity.objects.select_for_update().select_related("environment__project").get(pk=entity.pk)
+    changed = sorted(name for name, value in changes.items() if getattr(entity, name) != value)
+    for name in changed:
+        setattr(entity, name, changes[name])
+    entity.full_clean()
+    if changed:
+        entity.save(update_fields=changed)
+    _audit(action="entity.update", entity=entity, actor=actor, request=request, extra={"fields": changed})
+    return entity
+
+
+@transaction.atomic
+def entity_disable(*, entity: ConnectedEntity, actor, request=None) -> ConnectedEntity:
+    """Refuse all further auth by this entity (its secrets stay stored, unreadable)."""
+    entity = ConnectedEntity.objects.select_for_update().select_related("environment__project").get(pk=entity.pk)
+    was = entity.status
+    entity.status = ConnectedEntity.Status.DISABLED
+    entity.previous_service_secret = None
+    entity.previous_secret_valid_until = None
+    entity.save(update_fields=["status", "previous_service_secret", "previous_secret_valid_until"])
+    _audit(action="entity.disable", entity=entity, actor=actor, request=request,
+           extra={"was_disabled": was == ConnectedEntity.Status.DISABLED})
+    return entity
+
+
+@sensitive_variables("secret", "old")
+@transaction.atomic
+def entity_secret_regenerate(*, entity: ConnectedEntity, actor, grace_seconds: int = 0,
+                             request=None) -> tuple[ConnectedEntity, str]:
+    """Replace the secret. Returns ``(entity, new plaintext secret)``.
+
+    grace_seconds: 0 (default) invalidates the old secret at once; up to 24 h keeps
+        it valid for auth until then, so a backend can switch without downtime.
+    """
+    if not isinstance(grace_seconds, int) or not 0 <= grace_seconds <= MAX_GRACE_SECONDS:
+        raise ValidationError({"grace_seconds": f"must be an integer from 0 to {MAX_GRACE_SECONDS}"})
+    entity = ConnectedEntity.objects.select_for_update().select_related("environment__project").get(pk=entity.pk)
+    if not entity.is_active:
+        raise ValidationError({"status": "a disabled entity cannot get a new secret"})
+    now = timezone.now()
+    old = entity.service_secret
+    keep_previous = grace_seconds > 0 and isinstance(old, str)
+    secret = _mint()
+    entity.service_secret = secret
+    entity.secret_prefix = secret[:SECRET_PREFIX_LENGTH]
+    entity.previous_service_secret = old if keep_previous else None
+    entity.previous_secret_valid_until = now + timedelta(seconds=grace_seconds) if keep_previous else None
+    entity.secret_rotated_at = now
+    entity.save(update_fields=["service_secret", "secret_prefix", "previous_service_secret",
+                               "previous_secret_valid_until", "secret_rotated_at"])
+    _audit(action="entity.secret.regenerate", entity=entity, actor=actor, request=request,
+           extra={"grace_seconds": grace_seconds, "previous_kept": keep_previous})
+    return entity, secret
+
+
+def entity_secret_regenerate_all(*, actor, grace_seconds: int = 0) -> int:
+    """Regenerate the secret of every active entity; returns how many were regenerated.
+
+    Used by ``rotate_encryption_key --regenerate-entity-secrets``. Each entity is
+    its own transaction (and audit row), so a failure part-way leaves every entity
+    either fully old or fully new. The new plaintexts are not kept anywhere:
+    an admin must regenerate an entity again to reveal a secret for its backend
+    (pass ``grace_seconds`` to keep the old secrets working meanwhile).
+    """
+    count = 0
+    for pk in ConnectedEntity.objects.filter(status=ConnectedEntity.Status.ACTIVE).order_by("pk").values_list(
+        "pk", flat=True
+    ).iterator():
+        entity = ConnectedEntity(pk=pk)
+        entity_secret_regenerate(entity=entity, actor=actor, grace_seconds=grace_seconds)
+        count += 1
+    return count
+
+
+@sensitive_variables("secret")
+def entity_secret_park(*, entity: ConnectedEntity, user, secret: str) -> str | None:
+    """Park a freshly minted secret for the admin's one-time reveal page.
+
+    Returns the reveal token, or None when the reveal store is unavailable (the
+    entity and its new secret are already saved; the page tells the admin to
+    regenerate). Call it after the minting transaction committed.
+    """
+    try:
+        return get_reveal_store().park(secret, user_id=user.pk, entity_id=entity.pk)
+    except RevealStoreUnavailable as exc:
+        logger.error("could not park the new secret of entity %s: %s", entity.pk, exc)
+        return None
+
+
+def entity_secret_reveal(*, entity: ConnectedEntity, user, token: str | None, request=None,
+                         store_unavailable: bool = False) -> str | None:
+    """Take a parked secret once, auditing the attempt (success or not).
+
+    Returns the plaintext, or None (already shown, expired, another user's token,
+    or store unavailable). The audit row is written in the same transaction as
+    the take; if it cannot be written, nothing is shown.
+    """
+    with transaction.atomic():
+        result = None
+        if store_unavailable:
+            reason = "reveal_store_unavailable"
+        elif not token:
+            reason = "already_shown_or_expired"
+        else:
+            try:
+                result = get_reveal_store().take_result(token, user_id=user.pk, entity_id=entity.pk)
+                reason = result.reason
+            except RevealStoreUnavailable as exc:
+                logger.error("reveal store unavailable while revealing entity %s: %s", entity.pk, exc)
+                reason = "reveal_store_unavailable"
+        value = result.value if result is not None else None
+        _audit(action="entity.secret.reveal", entity=entity, actor=user, success=value is not None,
+               reason="" if value is not None else reason, request=request)
+    return value
+
+
+@transaction.atomic
+def entity_heartbeat(*, entity: ConnectedEntity, request=None) -> ConnectedEntity:
+    """Record that the entity called in (``last_connected_at``)."""
+    now = timezone.now()
+    ConnectedEntity.objects.filter(pk=entity.pk).update(last_connected_at=now)
+    entity.last_connected_at = now
+    return entity
+
+
+def entity_auth_failed(*, reason: str, entity: ConnectedEntity | None = None, request=None,
+                       entity_ref: str = "") -> None:
+    """Audit a refused entity request. ``reason`` stays in the audit row and the log only.
+
+    entity_ref: the claimed entity id when no such entity exists. Only a
+        well-formed UUID is recorded: a client that swapped its headers would
+        otherwise put its secret into the audit row.
+    """
+    try:
+        entity_ref = str(uuid.UUID(entity_ref)) if entity_ref else ""
+    except ValueError:
+        entity_ref = "(malformed)"
+    with transaction.atomic():
+        audit_record(
+            action="entity.auth.failed", success=False, actor="anonymous",
+            key=entity.slug if entity else "", scope=entity.scope if entity else "",
+            subject_type="entities.connectedentity", subject_id=str(entity.pk) if entity else entity_ref[:64],
+            reason=reason, request=request,
+        )
+    logger.warning("entity auth refused (%s) for entity %s", reason, entity.pk if entity else "unknown")
