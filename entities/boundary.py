@@ -6,15 +6,19 @@
 from __future__ import annotations
 
 from entities.models import ConnectedEntity
+from secrets_app.boundaries import BoundaryError
 
 
-class EntitySecretError(LookupError):
-    """The secret cannot be read. ``reason``: missing, disabled or decryption_failed."""
+class EntitySecretError(BoundaryError, LookupError):
+    """The secret cannot be read. ``reason``: missing, disabled or decryption_failed.
+
+    A BoundaryError, so SecretsService audits it with its reason like any other boundary.
+    """
 
     reason = ""
 
     def __init__(self, message: str) -> None:
-        super().__init__(message)
+        super().__init__(type(self).reason, message)
 
 
 class EntitySecretMissing(EntitySecretError):

@@ -93,7 +93,13 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
-            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                # Fail fast when Redis is down (the reveal store reports it) instead of
+                # hanging every request on redis-py's retries.
+                "SOCKET_CONNECT_TIMEOUT": env.float("PLATOS_REDIS_TIMEOUT", default=2.0),
+                "SOCKET_TIMEOUT": env.float("PLATOS_REDIS_TIMEOUT", default=2.0),
+            },
         }
     }
 else:
@@ -133,6 +139,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",  # served from the package: no CDN
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status" with different choices: name each enum.
+    "ENUM_NAME_OVERRIDES": {
+        "MessageStatusEnum": "messages_app.models.Message.Status",
+        "ProviderKeyStatusEnum": "secrets_app.models.ProviderKey.Status",
+        "EntityStatusEnum": "entities.models.ConnectedEntity.Status",
+    },
 }
 
 SESSION_COOKIE_HTTPONLY = True
