@@ -1,0 +1,144 @@
+"""Raw SQL over one encrypted column: the rotation and the status page read ciphertext as stored.
+
+The ORM would decrypt (``from_db_value``), so everything here is SQL built from
+quoted identifiers of the registry's fields; values always go through parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connections
+
+from platos.crypto import VERSION
+
+PREFIX = VERSION + ":"
+# "pv1:" + 12 hex + ":" : the envelope head that names the key id.
+HEAD_LEN = len(PREFIX) + 12 + 1
+LEGACY = "legacy plaintext"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One encrypted column of the registry, with everything the SQL needs."""
+
+    field: object
+    using: str = "default"
+
+    @property
+    def model(self):
+        return self.field.model
+
+    @property
+    def keyring(self) -> str:
+        return self.field.keyring
+
+    @property
+    def context(self) -> str:
+        return self.field.context
+
+    @property
+    def label(self) -> str:
+        return f"{self.model._meta.db_table}.{self.field.column}"
+
+    @property
+    def connection(self):
+        return connections[self.using]
+
+    def q(self) -> tuple[str, str, str]:
+        qn = self.connection.ops.quote_name
+        return qn(self.model._meta.db_table), qn(self.model._meta.pk.column), qn(self.field.column)
+
+    @property
+    def integer_pk(self) -> bool:
+        return self.model._meta.pk.get_internal_type() in (
+            "AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField",
+            "SmallIntegerField", "PositiveIntegerField", "PositiveBigIntegerField",
+        )
+
+    def counts_by_key_id(self) -> dict[str, int]:
+        """Rows per key id (``LEGACY`` for values that are not envelopes); NULLs are not counted."""
+        table, _, col = self.q()
+        sql = (
+            f"SELECT CASE WHEN substr({col}, 1, {len(PREFIX)}) = %s "  # noqa: S608
+            f"AND substr({col}, {HEAD_LEN}, 1) = ':' "
+            f"THEN substr({col}, {len(PREFIX) + 1}, 12) ELSE NULL END AS kid, COUNT(*) "
+            f"FROM {table} WHERE {col} IS NOT NULL GROUP BY 1"
+        )
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, [PREFIX])
+            rows = cursor.fetchall()
+        return {(kid if kid is not None else LEGACY): n for kid, n in rows}
+
+    def count_not_under(self, key_id: str) -> int:
+        table, _, col = self.q()
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT COUNT(*) FROM {table} WHERE {col} IS NOT NULL "  # noqa: S608
+                f"AND substr({col}, 1, {HEAD_LEN}) <> %s",
+                [f"{PREFIX}{key_id}:"],
+            )
+            return cursor.fetchone()[0]
+
+    def checksum(self) -> tuple[int, int]:
+        """(rows, a hash of every stored value): for "nothing changed" assertions and tests."""
+        import hashlib
+
+        table, pk, col = self.q()
+        digest = hashlib.sha256()
+        n = 0
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"SELECT {pk}, {col} FROM {table} ORDER BY {pk}")  # noqa: S608
+            for row in cursor.fetchall():
+                digest.update(repr(row).encode())
+                n += 1
+        return n, int.from_bytes(digest.digest()[:8], "big")
+
+    def fetch_batch(self, *, after, limit: int, skip_key_id: str | None):
+        """Rows ``(pk, stored)`` with pk > after, not NULL, not already under ``skip_key_id``."""
+        table, pk, col = self.q()
+        where = [f"{col} IS NOT NULL"]
+        params: list = []
+        if skip_key_id is not None:
+            where.append(f"substr({col}, 1, {HEAD_LEN}) <> %s")
+            params.append(f"{PREFIX}{skip_key_id}:")
+        if after is not None:
+            where.append(f"{pk} > %s")
+            params.append(after)
+        sql = (
+            f"SELECT {pk}, {col} FROM {table} WHERE {' AND '.join(where)} "  # noqa: S608
+            f"ORDER BY {pk} LIMIT %s"
+        )
+        params.append(limit)
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    def compare_and_swap(self, changes: list[tuple[object, str, str]]) -> int:
+        """Write ``new`` where the row still holds ``old``; return how many rows were written.
+
+        ``changes`` is ``[(pk, old, new), ...]``. A row edited since it was read no
+        longer holds ``old`` and is left alone (its edit wins).
+        """
+        if not changes:
+            return 0
+        table, pk, col = self.q()
+        connection = self.connection
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # One statement per batch: the join on VALUES is a single round trip.
+                pk_type = self.model._meta.pk.db_type(connection)
+                values = ", ".join(["(%s, %s, %s)"] * len(changes))
+                params = [item for change in changes for item in change]
+                cursor.execute(
+                    f"UPDATE {table} AS t SET {col} = v.new "  # noqa: S608
+                    f"FROM (VALUES {values}) AS v(pk, old, new) "
+                    f"WHERE t.{pk} = v.pk::{pk_type} AND t.{col} = v.old::text",
+                    params,
+                )
+                return cursor.rowcount
+            cursor.executemany(
+                f"UPDATE {table} SET {col} = %s WHERE {pk} = %s AND {col} = %s",  # noqa: S608
+                [(new, pk_value, old) for pk_value, old, new in changes],
+            )
+            return cursor.rowcount
