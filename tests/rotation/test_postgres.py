@@ -108,8 +108,17 @@ def test_a_writer_editing_during_the_run_keeps_every_edit(use_keys):
     def editor():
         try:
             n = 0
+            head = f"pv1:{kid(K2)}:"
             while not stop.is_set():
-                pk = notes[rng.randrange(len(notes))].pk
+                # Aim at the rows the rotation is about to read or has just read (the lowest
+                # pks not yet under K2): that is where a lost update would happen.
+                with connection.cursor() as cur:
+                    cur.execute(
+                        "SELECT id FROM testapp_note WHERE substr(body, 1, 17) <> %s ORDER BY id LIMIT 40",
+                        [head],
+                    )
+                    window = [row[0] for row in cur.fetchall()]
+                pk = rng.choice(window) if window else notes[rng.randrange(len(notes))].pk
                 text = f"edit {n} of {pk}"
                 Note.objects.filter(pk=pk).update(body=text)  # autocommit, under K2 (the write key)
                 edits[pk] = text
@@ -133,6 +142,7 @@ def test_a_writer_editing_during_the_run_keeps_every_edit(use_keys):
         assert note.body == edits.get(note.pk, original[note.pk]), note.pk
     changed = sum(int(n) for n in re.findall(r"changed during run (\d+)", out.getvalue()))
     print(f"{len(edits)} rows edited during the run, {changed} compare-and-swap conflicts")
+    assert changed > 0, "no edit raced the rotation: the test did not exercise compare-and-swap"
 
 
 def test_compare_and_swap_on_postgres_uses_one_statement_per_batch(use_keys, django_assert_max_num_queries):
