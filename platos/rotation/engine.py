@@ -6,12 +6,14 @@ killed run is simply run again. Memory is one batch, whatever the table size.
 
 from __future__ import annotations
 
+import queue
+import threading
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from platos.crypto import DecryptionError, decrypt, encrypt, is_token, token_key_id
 from platos.fields import encrypted_fields
@@ -106,6 +108,60 @@ def _plaintext(column: Column, stored: str) -> str:
     )
 
 
+class _Writer:
+    """Runs the compare-and-swap of each batch, one transaction per batch.
+
+    On PostgreSQL outside a transaction it runs in a thread with its own connection,
+    so the database writes batch i while this process decrypts/encrypts batch i+1
+    (the two use different cores). The queue holds one batch: memory stays bounded.
+    Inside an outer transaction (or on SQLite) it writes inline, in the caller's
+    connection, so it sees exactly what the caller sees.
+    """
+
+    def __init__(self, column: Column, result: ColumnResult, on_batch: Callable[[int], None]):
+        self.column, self.result, self.on_batch = column, result, on_batch
+        conn = column.connection
+        self.threaded = conn.vendor == "postgresql" and not conn.in_atomic_block
+        self.error: BaseException | None = None
+        if self.threaded:
+            self.queue: queue.Queue = queue.Queue(maxsize=1)
+            self.thread = threading.Thread(target=self._run, name="platos-rotation-writer", daemon=True)
+            self.thread.start()
+
+    def _write(self, changes, rows_read: int) -> None:
+        with transaction.atomic(using=self.column.using):
+            written = self.column.compare_and_swap(changes)
+        self.result.rotated += written
+        self.result.changed += len(changes) - written
+        self.on_batch(rows_read)
+
+    def _run(self) -> None:
+        try:
+            while (item := self.queue.get()) is not None:
+                if self.error is None:
+                    try:
+                        self._write(*item)
+                    except BaseException as exc:  # re-raised in the main thread
+                        self.error = exc
+        finally:
+            connections[self.column.using].close()
+
+    def submit(self, changes, rows_read: int) -> None:
+        if not self.threaded:
+            self._write(changes, rows_read)
+            return
+        if self.error is not None:
+            self.close()
+        self.queue.put((changes, rows_read))
+
+    def close(self) -> None:
+        if self.threaded and self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
 def rotate_column(
     column: Column,
     *,
@@ -118,11 +174,21 @@ def rotate_column(
 ) -> ColumnResult:
     """One pass over a column by primary key; one transaction per batch."""
     result = result or ColumnResult(column.label)
+    writer = _Writer(column, result, on_batch)
+    try:
+        _rotate_batches(column, writer, to_key_id=to_key_id, batch_size=batch_size, shard=shard,
+                        on_failure=on_failure, result=result)
+    finally:
+        writer.close()
+    return result
+
+
+def _rotate_batches(column, writer, *, to_key_id, batch_size, shard, on_failure, result) -> None:
     after = None
     while True:
         rows = column.fetch_batch(after=after, limit=batch_size, skip_key_id=to_key_id)
         if not rows:
-            return result
+            return
         after = rows[-1][0]
         changes = []
         for pk, stored in rows:
@@ -140,11 +206,7 @@ def rotate_column(
                 on_failure(column, pk, reason)
                 continue
             changes.append((pk, stored, encrypt(text, keyring=column.keyring, context=column.context)))
-        with transaction.atomic(using=column.using):
-            written = column.compare_and_swap(changes)
-        result.rotated += written
-        result.changed += len(changes) - written
-        on_batch(len(rows))
+        writer.submit(changes, len(rows))
 
 
 def verify_column(column: Column, *, key_id: str, batch_size: int, on_failure) -> int:
