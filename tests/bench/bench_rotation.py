@@ -52,6 +52,15 @@ def ensure_database(url: str) -> None:
     ) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             conn.execute(f'CREATE DATABASE "{name}"')
+    # The benchmark's own database: its rows (and so its key canary) are thrown away on
+    # every run, so the canary of a previous run (perhaps rotated to K2) goes too.
+    with psycopg.connect(
+        host=parts.hostname, port=parts.port or 5432, user=parts.username, password=parts.password,
+        dbname=name, autocommit=True,
+    ) as conn:
+        conn.execute("DROP TABLE IF EXISTS platos_keycanary")
+        if conn.execute("SELECT to_regclass('django_migrations')").fetchone()[0]:
+            conn.execute("DELETE FROM django_migrations WHERE app = 'platos'")
 
 
 def base_env(url: str) -> dict[str, str]:
