@@ -169,7 +169,9 @@ def on_first_request(sender, **kwargs) -> None:
     except CanaryMismatch as exc:
         logger.critical("%s", exc)
         raise
-    except DatabaseError:
-        return  # the database is down: the request fails on its own, check again next time
+    except (DatabaseError, RuntimeError):
+        # The database is down (the request fails on its own) or not reachable from here
+        # (e.g. a test without database access): check again on the next request.
+        return
     mark_verified()
     request_started.disconnect(on_first_request)

@@ -6,7 +6,6 @@ quoted identifiers of the registry's fields; values always go through parameters
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 
@@ -81,18 +80,6 @@ class Column:
                 [f"{PREFIX}{key_id}:"],
             )
             return cursor.fetchone()[0]
-
-    def checksum(self) -> tuple[int, int]:
-        """(rows, a hash of every stored value): for "nothing changed" assertions and tests."""
-        table, pk, col = self.q()
-        digest = hashlib.sha256()
-        n = 0
-        with self.connection.cursor() as cursor:
-            cursor.execute(f"SELECT {pk}, {col} FROM {table} ORDER BY {pk}")  # noqa: S608
-            for row in cursor.fetchall():
-                digest.update(repr(row).encode())
-                n += 1
-        return n, int.from_bytes(digest.digest()[:8], "big")
 
     def fetch_batch(self, *, after, limit: int, skip_key_id: str | None):
         """Rows ``(pk, stored)`` with pk > after, not NULL, not already under ``skip_key_id``."""

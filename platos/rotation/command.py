@@ -29,13 +29,15 @@ class RotateKeyCommand(BaseCommand):
         )
         parser.add_argument("--database", default="default")
 
-    def before_rotation(self, options) -> None:
-        """Hook for rotate_encryption_key (entity secrets first)."""
+    def before_rotation(self, options):
+        """Hook for rotate_encryption_key: may print, refuse (CommandError), and return a
+        callable run after the start checks pass, before the first write."""
+        return None
 
     def handle(self, *args, **options):
         try:
             shard = Shard.parse(options["shard"])
-            self.before_rotation(options)
+            before_start = self.before_rotation(options)
             result = key_rotation_run(
                 keyring=self.keyring,
                 command=self.__module__.rsplit(".", 1)[-1],
@@ -47,6 +49,7 @@ class RotateKeyCommand(BaseCommand):
                 err=self.stderr._out,
                 progress_interval=options["progress_interval"],
                 using=options["database"],
+                before_start=before_start,
             )
         except RotationMisuse as exc:
             raise CommandError(str(exc), returncode=EXIT_MISUSE) from None

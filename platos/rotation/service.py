@@ -64,6 +64,7 @@ def key_rotation_run(
     tty: bool | None = None,
     progress_interval: float = 5.0,
     using: str = DEFAULT_DB_ALIAS,
+    before_start=None,
 ) -> RotationResult:
     """Re-encrypt every column of ``keyring`` under its next key.
 
@@ -71,6 +72,8 @@ def key_rotation_run(
     dry_run: count and print what would change; write nothing (no audit row either).
     verify: afterwards decrypt every row and report those not readable under the next key.
     shard: this worker's share of the rows. out/err: text streams (stdout/stderr).
+    before_start: called once the run is known to be able to start, before the first
+        write (rotate_encryption_key regenerates entity secrets there); not on a dry run.
     Raises RotationMisuse before writing anything when the run cannot start.
     """
     out = out or sys.stdout
@@ -105,6 +108,8 @@ def key_rotation_run(
         _print_dry_run(result, to_id, out)
         return result
 
+    if before_start is not None:
+        before_start()
     actor = _actor(command)
     audit_record(
         action=AUDIT_ACTION, success=True, actor=actor, subject_type="keyring", subject_id=keyring,

@@ -305,3 +305,14 @@ def test_canary_rows_are_rotated_with_a_text_primary_key(use_keys):
     assert run("rotate_message_key")[0] == 0
     assert KeyCanary.objects.get(keyring="messages").messages_canary == "platos key canary v1"
     assert key_ids("platos_keycanary", "messages_canary") == {kid(K2): 1}
+
+
+def test_regenerate_is_not_run_when_the_rotation_cannot_start(use_keys, monkeypatch):
+    use_keys(enc=E1, canary=True)  # no ENCRYPTION_KEY_NEXT
+    calls = []
+    fake = types.ModuleType("entities.services")
+    fake.entity_secret_regenerate_all = lambda *, actor: calls.append(actor)
+    monkeypatch.setitem(sys.modules, "entities.services", fake)
+    code, out, err = run("rotate_encryption_key", "--regenerate-entity-secrets")
+    assert code == 2 and "ENCRYPTION_KEY_NEXT is not set" in err
+    assert calls == []

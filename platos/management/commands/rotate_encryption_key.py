@@ -29,10 +29,10 @@ class Command(RotateKeyCommand):
             help="first regenerate every connected entity's service secret (compromised key)",
         )
 
-    def before_rotation(self, options) -> None:
+    def before_rotation(self, options):
         self.stdout.write(COMPROMISED_KEY_ORDER)
         if not options["regenerate_entity_secrets"]:
-            return
+            return None
         try:
             from entities.services import entity_secret_regenerate_all
         except ImportError:
@@ -44,9 +44,14 @@ class Command(RotateKeyCommand):
             ) from None
         if options["dry_run"]:
             self.stdout.write("Dry run: would regenerate every entity service secret first.\n")
-            return
-        from platos.rotation.service import _actor
+            return None
 
-        done = entity_secret_regenerate_all(actor=_actor("rotate_encryption_key"))
-        count = f": {done}" if isinstance(done, int) else ""
-        self.stdout.write(f"Entity service secrets regenerated{count}. Now rotating the key.\n")
+        def regenerate() -> None:
+            # Runs only once the rotation can start (ENCRYPTION_KEY_NEXT set, canary good).
+            from platos.rotation.service import _actor
+
+            done = entity_secret_regenerate_all(actor=_actor("rotate_encryption_key"))
+            count = f": {done}" if isinstance(done, int) else ""
+            self.stdout.write(f"Entity service secrets regenerated{count}. Now rotating the key.\n")
+
+        return regenerate
