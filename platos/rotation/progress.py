@@ -14,7 +14,7 @@ class Progress:
         self.label = label
         self.done = 0
         self.started = time.monotonic()
-        self._last = 0.0
+        self._last = self.started  # first line after one interval, not on the first row
 
     def rate(self) -> float:
         elapsed = time.monotonic() - self.started
