@@ -25,3 +25,64 @@ def keyrings_configured(app_configs, **kwargs):
         checks.Error(f"keyring {name!r} is not configured", id="platos.E001")
         for name in sorted(missing)
     ]
+
+
+def _database_ready() -> bool:
+    from django.db import DatabaseError, connection
+
+    try:
+        connection.ensure_connection()
+    except DatabaseError:
+        return False
+    return True
+
+
+@checks.register(checks.Tags.security)
+def key_canary(app_configs, **kwargs):
+    """A well-formed but wrong key (swapped, mistyped) stops every command that runs checks."""
+    from django.db import DatabaseError
+
+    from platos.rotation.canary import CanaryMismatch, canary_verify, mark_verified
+
+    if not _database_ready():
+        return []  # no database yet (CI lint, first boot): nothing to compare with
+    try:
+        canary_verify()
+    except CanaryMismatch as exc:
+        return [
+            checks.Critical(
+                str(exc), hint="Compare key ids with `python manage.py key_status`.", id="platos.E010"
+            )
+        ]
+    except DatabaseError:
+        return []  # tables not migrated yet: `migrate` writes the canary
+    mark_verified()
+    return []
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def rows_under_unconfigured_keys(app_configs, **kwargs):
+    """While rows remain under a key id no variable holds, they cannot be read."""
+    from django.db import DatabaseError
+
+    from platos.rotation.status import key_status
+
+    if not _database_ready():
+        return []
+    try:
+        status = key_status()
+    except DatabaseError:
+        return []
+    warnings = []
+    for ring in status["keyrings"]:
+        for kid, n in sorted(ring["unconfigured_key_ids"].items()):
+            warnings.append(
+                checks.Warning(
+                    f"keyring '{ring['keyring']}': {n} rows are under key id {kid}, which no "
+                    "configured key has: they cannot be decrypted.",
+                    hint="Set the key with that id back as the _NEXT key and run the rotation "
+                    "command (see `python manage.py key_status`).",
+                    id="platos.W010",
+                )
+            )
+    return warnings

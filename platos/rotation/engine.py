@@ -1,0 +1,231 @@
+"""Re-encrypt every column of a keyring under its next key: batched, resumable, compare-and-swap.
+
+No state file: what is left is found from the key id in each stored envelope, so a
+killed run is simply run again. Memory is one batch, whatever the table size.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+
+from platos.crypto import DecryptionError, decrypt, encrypt, is_token, token_key_id
+from platos.fields import encrypted_fields
+from platos.rotation.columns import LEGACY, Column
+
+DEFAULT_BATCH_SIZE = 1000
+# Failures are printed as they are met; only this many are kept for the summary
+# and the audit row, so a table that fails entirely still runs in constant memory.
+KEEP_FAILURES = 50
+
+
+class RotationMisuse(Exception):
+    """The run cannot start (nothing was written). The message says what to set."""
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Worker ``index`` (1-based) of ``count``: owns the rows whose pk hashes to it."""
+
+    index: int = 1
+    count: int = 1
+
+    @classmethod
+    def parse(cls, text: str | None) -> Shard:
+        if not text:
+            return cls()
+        try:
+            index, count = (int(part) for part in text.split("/"))
+        except ValueError:
+            raise RotationMisuse(f"--shard must look like K/N (e.g. 1/4), not {text!r}") from None
+        if not (count >= 1 and 1 <= index <= count):
+            raise RotationMisuse(f"--shard {text}: need 1 <= K <= N")
+        return cls(index, count)
+
+    def owns(self, pk) -> bool:
+        if self.count == 1:
+            return True
+        # crc32 of the pk's text: stable across processes and machines (hash() is not).
+        return zlib.crc32(str(pk).encode()) % self.count == self.index - 1
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+@dataclass
+class ColumnResult:
+    label: str
+    before: dict[str, int] = field(default_factory=dict)  # rows per key id when the run started
+    rotated: int = 0
+    changed: int = 0  # skipped: changed during the run (compare-and-swap lost, the edit won)
+    failed: int = 0
+    failures: list[tuple[object, str]] = field(default_factory=list)  # (pk, reason), capped
+    remaining: int = 0  # rows not under the next key when the run ended
+
+
+@dataclass
+class RotationResult:
+    keyring: str
+    from_key_ids: list[str]
+    to_key_id: str
+    dry_run: bool
+    shard: Shard
+    columns: list[ColumnResult] = field(default_factory=list)
+    verify_failures: int = 0
+
+    def total(self, name: str) -> int:
+        return sum(getattr(c, name) for c in self.columns)
+
+    @property
+    def exit_code(self) -> int:
+        if self.total("failed") or self.verify_failures:
+            return 1
+        if not self.dry_run and self.shard.count == 1 and self.total("remaining"):
+            return 1  # rows written under an old key during the run: a process was not restarted
+        return 0
+
+
+def keyring_columns(keyring: str, *, using: str = DEFAULT_DB_ALIAS) -> list[Column]:
+    """Every encrypted column of the keyring, from the registry (new columns join by themselves)."""
+    return [Column(f, using) for f in encrypted_fields(keyring)]
+
+
+def _plaintext(column: Column, stored: str) -> str:
+    """The exact text to re-encrypt, or raise DecryptionError."""
+    if is_token(stored):
+        return decrypt(stored, keyring=column.keyring, context=column.context)
+    if settings.PLATOS_ALLOW_LEGACY_PLAINTEXT:
+        column.field._loads(stored)  # a legacy JSON column must hold JSON (ValueError otherwise)
+        return stored
+    raise DecryptionError(
+        "not an envelope (legacy plaintext mode is off)", keyring=column.keyring, context=column.context
+    )
+
+
+class _Writer:
+    """Runs the compare-and-swap of each batch, one transaction per batch.
+
+    On PostgreSQL outside a transaction it runs in a thread with its own connection,
+    so the database writes batch i while this process decrypts/encrypts batch i+1
+    (the two use different cores). The queue holds one batch: memory stays bounded.
+    Inside an outer transaction (or on SQLite) it writes inline, in the caller's
+    connection, so it sees exactly what the caller sees.
+    """
+
+    def __init__(self, column: Column, result: ColumnResult, on_batch: Callable[[int], None]):
+        self.column, self.result, self.on_batch = column, result, on_batch
+        conn = column.connection
+        self.threaded = conn.vendor == "postgresql" and not conn.in_atomic_block
+        self.error: BaseException | None = None
+        if self.threaded:
+            self.queue: queue.Queue = queue.Queue(maxsize=1)
+            self.thread = threading.Thread(target=self._run, name="platos-rotation-writer", daemon=True)
+            self.thread.start()
+
+    def _write(self, changes, rows_read: int) -> None:
+        with transaction.atomic(using=self.column.using):
+            written = self.column.compare_and_swap(changes)
+        self.result.rotated += written
+        self.result.changed += len(changes) - written
+        self.on_batch(rows_read)
+
+    def _run(self) -> None:
+        try:
+            while (item := self.queue.get()) is not None:
+                if self.error is None:
+                    try:
+                        self._write(*item)
+                    except BaseException as exc:  # re-raised in the main thread
+                        self.error = exc
+        finally:
+            connections[self.column.using].close()
+
+    def submit(self, changes, rows_read: int) -> None:
+        if not self.threaded:
+            self._write(changes, rows_read)
+            return
+        if self.error is not None:
+            self.close()
+        self.queue.put((changes, rows_read))
+
+    def close(self) -> None:
+        if self.threaded and self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
+def rotate_column(
+    column: Column,
+    *,
+    to_key_id: str,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    shard: Shard = Shard(),  # noqa: B008  (frozen dataclass: immutable default)
+    on_batch: Callable[[int], None] = lambda n: None,
+    on_failure: Callable[[Column, object, str], None] = lambda c, pk, reason: None,
+    result: ColumnResult | None = None,
+) -> ColumnResult:
+    """One pass over a column by primary key; one transaction per batch."""
+    result = result or ColumnResult(column.label)
+    writer = _Writer(column, result, on_batch)
+    try:
+        _rotate_batches(column, writer, to_key_id=to_key_id, batch_size=batch_size, shard=shard,
+                        on_failure=on_failure, result=result)
+    finally:
+        writer.close()
+    return result
+
+
+def _rotate_batches(column, writer, *, to_key_id, batch_size, shard, on_failure, result) -> None:
+    after = None
+    while True:
+        rows = column.fetch_batch(after=after, limit=batch_size, skip_key_id=to_key_id)
+        if not rows:
+            return
+        after = rows[-1][0]
+        changes = []
+        for pk, stored in rows:
+            if not shard.owns(pk):
+                continue
+            if token_key_id(stored) == to_key_id:  # the SQL filter already skips these
+                continue
+            try:
+                text = _plaintext(column, stored)
+            except (DecryptionError, ValueError) as exc:
+                reason = exc.reason if isinstance(exc, DecryptionError) else "not valid JSON"
+                result.failed += 1
+                if len(result.failures) < KEEP_FAILURES:
+                    result.failures.append((pk, reason))
+                on_failure(column, pk, reason)
+                continue
+            changes.append((pk, stored, encrypt(text, keyring=column.keyring, context=column.context)))
+        writer.submit(changes, len(rows))
+
+
+def verify_column(column: Column, *, key_id: str, batch_size: int, on_failure) -> int:
+    """Decrypt every row of the column; count (and report) rows not readable under ``key_id``."""
+    failures = 0
+    after = None
+    while True:
+        rows = column.fetch_batch(after=after, limit=batch_size, skip_key_id=None)
+        if not rows:
+            return failures
+        after = rows[-1][0]
+        for pk, stored in rows:
+            kid = token_key_id(stored)
+            if kid != key_id:
+                failures += 1
+                on_failure(column, pk, f"not under the next key (key id {kid or LEGACY})")
+                continue
+            try:
+                decrypt(stored, keyring=column.keyring, context=column.context)
+            except DecryptionError as exc:
+                failures += 1
+                on_failure(column, pk, exc.reason)

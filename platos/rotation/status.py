@@ -1,0 +1,83 @@
+"""key_status: which keys are configured, which key ids the data is under, what is safe to drop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS
+
+from platos.keys import KEYRING_VARIABLES
+from platos.rotation.canary import canary_state
+from platos.rotation.columns import LEGACY
+from platos.rotation.engine import keyring_columns
+
+
+def key_status(*, using: str = DEFAULT_DB_ALIAS) -> dict[str, Any]:
+    """Per keyring: configured key ids, rows per key id per column, legacy rows, drop verdicts.
+
+    Reads ciphertext heads only (SQL ``GROUP BY`` over the key id): nothing is decrypted
+    but the canary. Never holds key material: keys appear as their ids.
+    """
+    rings = []
+    for name, ring in settings.PLATOS_KEYRINGS.items():
+        cur_var, next_var = KEYRING_VARIABLES[name]
+        keys = [{"key_id": ring.current.id, "variable": cur_var, "writes": ring.next is None}]
+        if ring.next is not None:
+            keys.append({"key_id": ring.next.id, "variable": next_var, "writes": True})
+        columns = []
+        totals: dict[str, int] = {}
+        for column in keyring_columns(name, using=using):
+            counts = column.counts_by_key_id()
+            columns.append({"column": column.label, "context": column.context, "rows": counts})
+            for kid, n in counts.items():
+                totals[kid] = totals.get(kid, 0) + n
+        configured = {k["key_id"] for k in keys}
+        verdicts = []
+        for key in keys:
+            rows = totals.get(key["key_id"], 0)
+            if key["writes"]:
+                safe, why = False, "it is the write key"
+            elif rows:
+                safe, why = False, f"{rows} rows are still under it: run the rotation command"
+            else:
+                safe, why = True, f"no row is under it; set {cur_var} to the {next_var} key and drop {next_var}"
+            verdicts.append({"key_id": key["key_id"], "variable": key["variable"], "safe": safe, "why": why})
+        canary = canary_state(name, using=using)
+        rings.append(
+            {
+                "keyring": name,
+                "keys": keys,
+                "columns": columns,
+                "rows_per_key_id": totals,
+                "legacy_plaintext_rows": totals.get(LEGACY, 0),
+                "unconfigured_key_ids": {
+                    kid: n for kid, n in totals.items() if kid not in configured and kid != LEGACY
+                },
+                "safe_to_drop": verdicts,
+                "canary": {"status": canary.status, "key_id": canary.key_id},
+            }
+        )
+    return {"keyrings": rings, "legacy_plaintext_mode": settings.PLATOS_ALLOW_LEGACY_PLAINTEXT}
+
+
+def render_text(status: dict[str, Any]) -> str:
+    lines = []
+    for ring in status["keyrings"]:
+        lines.append(f"Keyring '{ring['keyring']}'")
+        for key in ring["keys"]:
+            lines.append(f"  key id {key['key_id']}  {key['variable']}{'  (writes)' if key['writes'] else ''}")
+        canary = ring["canary"]
+        suffix = f" (key id {canary['key_id']})" if canary["key_id"] else ""
+        lines.append(f"  canary: {canary['status']}{suffix}")
+        for col in ring["columns"]:
+            counts = ", ".join(f"{kid}: {n}" for kid, n in sorted(col["rows"].items())) or "no rows"
+            lines.append(f"  {col['column']}: {counts}")
+        lines.append(f"  legacy plaintext rows: {ring['legacy_plaintext_rows']}")
+        for kid, n in sorted(ring["unconfigured_key_ids"].items()):
+            lines.append(f"  WARNING: {n} rows under key id {kid}, which is not configured (unreadable)")
+        for verdict in ring["safe_to_drop"]:
+            lines.append(
+                f"  safe to drop {verdict['key_id']}: {'yes' if verdict['safe'] else 'no'} ({verdict['why']})"
+            )
+    return "\n".join(lines) + "\n"
