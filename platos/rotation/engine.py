@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
-from platos.crypto import DecryptionError, decrypt, encrypt, is_token, token_key_id
+from platos.crypto import DecryptionError, decrypt, encrypt, token_key_id
 from platos.fields import encrypted_fields
 from platos.rotation.columns import LEGACY, Column
 
@@ -96,10 +96,16 @@ def keyring_columns(keyring: str, *, using: str = DEFAULT_DB_ALIAS) -> list[Colu
     return [Column(f, using) for f in encrypted_fields(keyring)]
 
 
-def _plaintext(column: Column, stored: str) -> str:
-    """The exact text to re-encrypt, or raise DecryptionError."""
-    if is_token(stored):
-        return decrypt(stored, keyring=column.keyring, context=column.context)
+def _plaintext(column: Column, stored: str, *, key_id: str | None = None, context: str | None = None) -> str:
+    """The exact text to re-encrypt, or raise DecryptionError.
+
+    ``key_id`` is the envelope head's key id (None: not an envelope). A value with an
+    envelope head and a damaged body is corruption, never "legacy plaintext".
+    """
+    if key_id is None:
+        key_id = token_key_id(stored)
+    if key_id is not None:
+        return decrypt(stored, keyring=column.keyring, context=context or column.context)
     if settings.PLATOS_ALLOW_LEGACY_PLAINTEXT:
         column.field._loads(stored)  # a legacy JSON column must hold JSON (ValueError otherwise)
         return stored
@@ -184,6 +190,8 @@ def rotate_column(
 
 
 def _rotate_batches(column, writer, *, to_key_id, batch_size, shard, on_failure, result) -> None:
+    keyring, context = column.keyring, column.context  # hoisted: this loop is the hot path
+    sharded = shard.count > 1
     after = None
     while True:
         rows = column.fetch_batch(after=after, limit=batch_size, skip_key_id=to_key_id)
@@ -192,12 +200,13 @@ def _rotate_batches(column, writer, *, to_key_id, batch_size, shard, on_failure,
         after = rows[-1][0]
         changes = []
         for pk, stored in rows:
-            if not shard.owns(pk):
+            if sharded and not shard.owns(pk):
                 continue
-            if token_key_id(stored) == to_key_id:  # the SQL filter already skips these
+            kid = token_key_id(stored)
+            if kid == to_key_id:  # the SQL filter already skips these
                 continue
             try:
-                text = _plaintext(column, stored)
+                text = _plaintext(column, stored, key_id=kid, context=context)
             except (DecryptionError, ValueError) as exc:
                 reason = exc.reason if isinstance(exc, DecryptionError) else "not valid JSON"
                 result.failed += 1
@@ -205,7 +214,7 @@ def _rotate_batches(column, writer, *, to_key_id, batch_size, shard, on_failure,
                     result.failures.append((pk, reason))
                 on_failure(column, pk, reason)
                 continue
-            changes.append((pk, stored, encrypt(text, keyring=column.keyring, context=column.context)))
+            changes.append((pk, stored, encrypt(text, keyring=keyring, context=context)))
         writer.submit(changes, len(rows))
 
 

@@ -139,3 +139,19 @@ def test_unknown_keyring_is_a_clear_error():
 def test_encrypt_refuses_non_text():
     with pytest.raises(TypeError):
         encrypt(b"bytes", keyring="messages", context="c")
+
+
+def test_nonces_are_unique_across_blocks_and_a_fork():
+    import os
+
+    seen = {crypto._nonces.take() for _ in range(3 * 1024 + 7)}
+    assert len(seen) == 3 * 1024 + 7 and all(len(n) == 12 for n in seen)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: its first nonce must come from a fresh block, not the parent's
+        os.write(write, crypto._nonces.take())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child_nonce = os.read(read, 12)
+    parent_next = crypto._nonces.take()
+    assert child_nonce != parent_next and child_nonce not in seen
