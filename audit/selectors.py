@@ -139,8 +139,9 @@ def audit_chain_verify(*, batch_size: int = 2000) -> ChainReport:
                     return ChainReport(False, count, prev_hash, row["id"], problem)
             elif row["prev_hash"] != prev_hash:
                 return ChainReport(False, count, prev_hash, row["id"],
-                                   f"row {row['id']} does not follow row {prev_id}: a row between them was "
-                                   "removed, or a row was inserted or moved out of order")
+                                   f"row {row['id']} does not follow row {prev_id}: row {prev_id} was altered "
+                                   "and re-hashed, a row between them was removed, or a row was inserted or "
+                                   "moved out of order")
             prev_id, prev_hash = row["id"], row["row_hash"]
         if len(rows) < batch_size:
             return ChainReport(True, count, prev_hash or GENESIS_HASH)
