@@ -20,6 +20,7 @@ from audit.serializers import (
     AuditEventOutputSerializer,
     AuditEventPageSerializer,
 )
+from audit.services import audit_record
 from platos.api import CursorPage
 
 
@@ -107,6 +108,9 @@ class AdminAuditListApi(APIView):
         params.is_valid(raise_exception=True)
         qs = audit_event_filter(qs, **params.filters())
         if params.validated_data["format"] == "csv":
+            # A bulk copy of the log leaves a trace (the filters are not kept: a search box
+            # is where a pasted secret would end up).
+            audit_record(action="audit.export", success=True, request=request, extra={"via": "api"})
             return csv_response(audit_event_iter(qs))
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Min
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from audit import chain
@@ -154,10 +154,13 @@ def audit_purge(*, older_than_days: int | None = None, batch_size: int = 5000, n
     # Rows are timestamped under the writers' lock, so ts follows id; taking the
     # smallest id at or after the cutoff as the boundary still guarantees that
     # only a prefix is deleted even if a clock stepped back once.
+    # When every row is old, the boundary is just past the last row now, so the
+    # purge rows written below are never purged by this run.
+    bounds = AuditEvent.objects.aggregate(last=Max("id"))
     boundary = AuditEvent.objects.filter(ts__gte=cutoff).aggregate(first=Min("id"))["first"]
-    old = AuditEvent.objects.order_by("id")
-    if boundary is not None:
-        old = old.filter(id__lt=boundary)
+    if boundary is None:
+        boundary = (bounds["last"] or 0) + 1
+    old = AuditEvent.objects.filter(id__lt=boundary).order_by("id")
     deleted = batches = 0
     while True:
         with transaction.atomic():
