@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Max, Min
+from django.utils import timezone
 
-from audit.models import AuditEvent
+from audit import chain
+from audit.models import GENESIS_HASH, AuditEvent
 
 _ACTION = re.compile(r"\A[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+\Z")
 # Names of extra entries that would invite a value in: refused outright.
@@ -88,6 +94,7 @@ def audit_record(
         actor_user=user,
         key=key[:200],
         scope=scope[:200],
+        project=scope.split("/", 1)[0][:63],
         subject_type=subject_type,
         subject_id=str(subject_id)[:64],
         success=success,
@@ -95,6 +102,82 @@ def audit_record(
         extra=extra,
         **_request_meta(request),
     )
-    event.full_clean()
-    event.save()
+    event.full_clean(exclude=["prev_hash", "row_hash"])
+    _append(event)
     return event
+
+
+def _append(event: AuditEvent) -> None:
+    """Chain ``event`` to the current head and insert it (caller is in a transaction)."""
+    chain.lock_writers()
+    # After the lock: the timestamp and the id follow chain order.
+    event.ts = timezone.now()
+    head = AuditEvent.objects.order_by("-id").values_list("row_hash", flat=True).first()
+    event.prev_hash = head or GENESIS_HASH
+    event.row_hash = chain.row_hash(
+        {name: getattr(event, name) for name in chain.HASHED_FIELDS}, event.prev_hash
+    )
+    event.save(force_insert=True)
+
+
+def _purge_switch(state: str) -> None:
+    """Allow (``on``) or refuse again (``off``) DELETE on the audit table, for this transaction only."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT set_config('platos.audit_purge', %s, true)", [state])
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    deleted: int
+    batches: int
+    cutoff: dt.datetime
+
+
+def audit_purge(*, older_than_days: int | None = None, batch_size: int = 5000, now=None) -> PurgeResult:
+    """Delete audit rows older than the retention period, oldest first, in batches.
+
+    Only a prefix of the chain (by id) is ever deleted: rows from the first row
+    at or after the cutoff onwards stay, so the remaining rows still form one
+    chain. Each batch is its own transaction that takes the writers' lock, turns
+    on ``platos.audit_purge`` for that transaction only (the PostgreSQL trigger
+    refuses DELETE otherwise) and records an ``audit.purge`` row whose
+    ``extra.anchor_id``/``extra.anchor_hash`` name the last deleted row. The
+    verifier accepts the first remaining row's ``prev_hash`` when it equals the
+    anchor of the latest purge row, and that purge row is itself in the chain.
+    A killed run leaves a verifiable chain; running it again continues.
+    """
+    days = settings.PLATOS_ADMIN_AUDIT_RETENTION_DAYS if older_than_days is None else older_than_days
+    if days < 1:
+        raise ValidationError({"older_than_days": "must be at least 1"})
+    cutoff = (now or timezone.now()) - dt.timedelta(days=days)
+    # Rows are timestamped under the writers' lock, so ts follows id; taking the
+    # smallest id at or after the cutoff as the boundary still guarantees that
+    # only a prefix is deleted even if a clock stepped back once.
+    # When every row is old, the boundary is just past the last row now, so the
+    # purge rows written below are never purged by this run.
+    bounds = AuditEvent.objects.aggregate(last=Max("id"))
+    boundary = AuditEvent.objects.filter(ts__gte=cutoff).aggregate(first=Min("id"))["first"]
+    if boundary is None:
+        boundary = (bounds["last"] or 0) + 1
+    old = AuditEvent.objects.filter(id__lt=boundary).order_by("id")
+    deleted = batches = 0
+    while True:
+        with transaction.atomic():
+            chain.lock_writers()
+            ids = list(old.values_list("id", flat=True)[:batch_size])
+            if not ids:
+                break
+            last_id = ids[-1]
+            last_hash = AuditEvent.objects.filter(id=last_id).values_list("row_hash", flat=True).get()
+            _purge_switch("on")
+            n, _ = AuditEvent.objects.filter(id__lte=last_id).delete()
+            _purge_switch("off")
+            deleted += n
+            batches += 1
+            audit_record(
+                action="audit.purge", success=True, actor="system:purge_audit",
+                extra={"anchor_id": last_id, "anchor_hash": last_hash, "deleted": n,
+                       "cutoff": cutoff.isoformat(), "retention_days": days},
+            )
+    return PurgeResult(deleted=deleted, batches=batches, cutoff=cutoff)

@@ -27,6 +27,8 @@ except KeyConfigError as exc:
 # Legacy rows written before encryption was switched on: off by default, so a
 # plaintext value in an encrypted column reads as an error, never silently.
 PLATOS_ALLOW_LEGACY_PLAINTEXT = env.bool("PLATOS_ALLOW_LEGACY_PLAINTEXT", default=False)
+# Audit rows older than this are removed by `manage.py purge_audit` (audit/services.py).
+PLATOS_ADMIN_AUDIT_RETENTION_DAYS = env.int("PLATOS_ADMIN_AUDIT_RETENTION_DAYS", default=365)
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)

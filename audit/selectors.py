@@ -1,0 +1,158 @@
+"""Reads of the audit log: who may see which rows, the console's filters, chain verification."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+
+from audit import chain
+from audit.models import GENESIS_HASH, AuditEvent
+from secrets_app.models import ProjectMembership
+from secrets_app.selectors import project_list_for_user
+
+# The order of every listing (API, admin, CSV): newest first, id breaks ties.
+ORDERING = ("-ts", "-id")
+
+
+def audit_event_list_for_user(*, user) -> QuerySet[AuditEvent]:
+    """Rows the user may read: all for superusers, their projects' rows for project admins.
+
+    Anyone else (a plain member, a user with no project) is refused with
+    PermissionDenied. Rows without a scope (system runs such as key rotation)
+    are visible to superusers only.
+    """
+    if user.is_superuser:
+        return AuditEvent.objects.order_by(*ORDERING)
+    slugs = list(
+        project_list_for_user(user=user, role=ProjectMembership.Role.ADMIN).values_list("slug", flat=True)
+    )
+    if not slugs:
+        raise PermissionDenied("The audit log is open to superusers and project admins only.")
+    return AuditEvent.objects.filter(project__in=slugs).order_by(*ORDERING)
+
+
+def audit_event_filter(
+    qs: QuerySet[AuditEvent],
+    *,
+    ts_from: dt.datetime | None = None,
+    ts_to: dt.datetime | None = None,
+    actor: str | None = None,
+    key: str | None = None,
+    scope: str | None = None,
+    action: str | None = None,
+    success: bool | None = None,
+) -> QuerySet[AuditEvent]:
+    """Narrow ``qs``; every filter is an exact (indexed) match.
+
+    ``from`` is inclusive, ``to`` exclusive. ``scope`` is ``project/environment``,
+    or a bare ``project`` for every environment of that project.
+    """
+    if ts_from is not None:
+        qs = qs.filter(ts__gte=ts_from)
+    if ts_to is not None:
+        qs = qs.filter(ts__lt=ts_to)
+    if actor:
+        qs = qs.filter(actor=actor)
+    if key:
+        qs = qs.filter(key=key)
+    if scope:
+        qs = qs.filter(scope=scope) if "/" in scope else qs.filter(project=scope)
+    if action:
+        qs = qs.filter(action=action)
+    if success is not None:
+        qs = qs.filter(success=success)
+    return qs
+
+
+def audit_event_iter(qs: QuerySet[AuditEvent], *, batch_size: int = 2000) -> Iterator[AuditEvent]:
+    """Every row of ``qs`` in ORDERING, fetched in keyset batches (constant memory, no server cursor)."""
+    qs = qs.order_by(*ORDERING)
+    last: tuple[dt.datetime, int] | None = None
+    while True:
+        page = qs
+        if last is not None:
+            page = qs.filter(Q(ts__lt=last[0]) | Q(ts=last[0], id__lt=last[1]))
+        rows = list(page[:batch_size])
+        yield from rows
+        if len(rows) < batch_size:
+            return
+        last = (rows[-1].ts, rows[-1].id)
+
+
+# --- chain verification ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    rows: int
+    head_hash: str
+    bad_id: int | None = None
+    problem: str = ""
+
+
+def _hash_of(row: dict[str, Any]) -> str:
+    return chain.row_hash(row, row["prev_hash"])
+
+
+def _purge_anchor() -> tuple[int, str] | None:
+    """(anchor_id, anchor_hash) of the latest purge, or None if nothing was ever purged."""
+    for extra in (
+        AuditEvent.objects.filter(action="audit.purge").order_by("-id").values_list("extra", flat=True).iterator()
+    ):
+        if isinstance(extra, dict) and "anchor_hash" in extra:
+            return int(extra["anchor_id"]), str(extra["anchor_hash"])
+    return None
+
+
+def audit_chain_verify(*, batch_size: int = 2000) -> ChainReport:
+    """Walk every row in id order, in batches, and check its hash and its link.
+
+    Reports the first row that was altered (its hash does not match its
+    content), or whose link is broken (the row before it was removed, or a row
+    was inserted or moved out of order). The first row must link to the
+    genesis hash or to the anchor recorded by the latest purge.
+    """
+    anchor = _purge_anchor()
+    fields = ("id", "prev_hash", "row_hash", *chain.HASHED_FIELDS)
+    prev_id: int | None = None
+    prev_hash = ""
+    count = 0
+    while True:
+        qs = AuditEvent.objects.order_by("id")
+        if prev_id is not None:
+            qs = qs.filter(id__gt=prev_id)
+        rows = list(qs.values(*fields)[:batch_size])
+        for row in rows:
+            count += 1
+            if _hash_of(row) != row["row_hash"]:
+                return ChainReport(False, count, prev_hash, row["id"],
+                                   f"row {row['id']} was altered: its content does not match its hash")
+            if prev_id is None:
+                problem = _first_row_problem(row, anchor)
+                if problem:
+                    return ChainReport(False, count, prev_hash, row["id"], problem)
+            elif row["prev_hash"] != prev_hash:
+                return ChainReport(False, count, prev_hash, row["id"],
+                                   f"row {row['id']} does not follow row {prev_id}: row {prev_id} was altered "
+                                   "and re-hashed, a row between them was removed, or a row was inserted or "
+                                   "moved out of order")
+            prev_id, prev_hash = row["id"], row["row_hash"]
+        if len(rows) < batch_size:
+            return ChainReport(True, count, prev_hash or GENESIS_HASH)
+
+
+def _first_row_problem(row: dict[str, Any], anchor: tuple[int, str] | None) -> str:
+    if anchor is not None and row["id"] <= anchor[0]:
+        return f"row {row['id']} is older than the last purge (which removed rows up to {anchor[0]})"
+    if row["prev_hash"] == GENESIS_HASH:
+        return ""
+    if anchor is not None and row["prev_hash"] == anchor[1]:
+        return ""
+    return f"row {row['id']} is the first row but does not link to the start of the log or to the last purge: " \
+        "rows before it were removed"
