@@ -28,12 +28,24 @@ def stored(world):
     env_var_create(environment=world.prod, name="TOOL_TOKEN", value=SECRET, kind="tool", actor=world.admin)
     key = provider_key_create(environment=world.prod, provider="openai", label="main", secret=OPENAI_KEY,
                               actor=world.admin)
-    AuditEvent.objects.all().delete()
+    mark_audit()
     return key
 
 
+_MARK = [0]
+
+
+def mark_audit():
+    """Remember the newest audit row: the table is append-only, so tests look past a mark."""
+    _MARK[0] = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def new_rows():
+    return AuditEvent.objects.filter(id__gt=_MARK[0]).order_by("id")
+
+
 def reads():
-    return list(AuditEvent.objects.filter(action="secret.read").order_by("id"))
+    return list(new_rows().filter(action="secret.read"))
 
 
 def test_env_var_read_returns_a_secret_value_and_audits_once(world, stored):
@@ -43,7 +55,7 @@ def test_env_var_read_returns_a_secret_value_and_audits_once(world, stored):
     assert (row.actor, row.actor_user_id, row.key, row.scope, row.success, row.reason) == (
         "max", world.member.pk, "TOOL_TOKEN", "acme/production", True, "")
     assert row.extra == {"purpose": "tool_call", "boundary": "env"}
-    assert AuditEvent.objects.count() == 1
+    assert new_rows().count() == 1
     # The value read is now redacted from logs.
     assert SECRET not in redact(f"oops {SECRET}")
 
@@ -93,11 +105,11 @@ def test_every_failure_writes_exactly_one_row(world, stored, case, key, reason):
         with connection.cursor() as cur:
             cur.execute("UPDATE secrets_app_environmentvariable SET value = %s WHERE name = %s",
                         [token, "TOOL_TOKEN"])
-    AuditEvent.objects.all().delete()
+    mark_audit()
     with pytest.raises(BoundaryError) as err:
         SecretsService.read(key=key, scope=scope, actor=actor, purpose="test")
     assert err.value.reason == reason
-    [row] = AuditEvent.objects.all()
+    [row] = new_rows()
     assert (row.action, row.success, row.reason, row.key) == ("secret.read", False, reason, key)
     assert row.scope == scope
     assert row.actor == actor.username
@@ -114,7 +126,7 @@ def test_read_fails_closed_when_the_audit_row_cannot_be_written(world, stored, m
     assert result is None
     # The read's own effects rolled back with it.
     assert ProviderKey.objects.get(pk=stored.pk).last_used_at is None
-    assert not AuditEvent.objects.exists()
+    assert not new_rows().exists()
 
 
 def test_read_fails_closed_on_a_database_level_audit_failure(world, stored, monkeypatch):
