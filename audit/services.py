@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -38,14 +39,30 @@ def _check_extra(extra: dict[str, Any]) -> None:
                 raise ValidationError({"extra": f"entry {name!r} is too long"})
 
 
+def _client_ip(meta) -> str | None:
+    """The client address: REMOTE_ADDR, or with ``PLATOS_TRUSTED_PROXIES = N`` the address
+    the N-th proxy from us saw (X-Forwarded-For's N-th entry from the right; entries to
+    its left are whatever the client sent). Anything that is not an IP is dropped, so a
+    forged header can neither fake an address nor make the audit insert fail."""
+    hops = settings.PLATOS_TRUSTED_PROXIES
+    candidate = meta.get("REMOTE_ADDR")
+    if hops > 0:
+        forwarded = [part.strip() for part in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= hops:
+            candidate = forwarded[-hops]
+    try:
+        return str(ipaddress.ip_address(candidate)) if candidate else None
+    except ValueError:
+        return None
+
+
 def _request_meta(request) -> dict[str, Any]:
     if request is None:
         return {}
     meta = request.META
-    forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
     return {
         "request_id": (meta.get("HTTP_X_REQUEST_ID") or "")[:64],
-        "client_ip": (forwarded.split(",")[0].strip() if forwarded else meta.get("REMOTE_ADDR")) or None,
+        "client_ip": _client_ip(meta),
         "user_agent": (meta.get("HTTP_USER_AGENT") or "")[:300],
     }
 

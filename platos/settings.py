@@ -87,6 +87,10 @@ ASGI_APPLICATION = "platos.asgi.application"
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Take SQLite's write lock when a transaction starts, so two writers (the audit
+    # chain reads its head, then appends) queue up instead of failing "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -148,6 +152,11 @@ SPECTACULAR_SETTINGS = {
         "EntityStatusEnum": "entities.models.ConnectedEntity.Status",
     },
 }
+
+# How many reverse proxies in front of the app append to X-Forwarded-For. 0 (the
+# default): the audit log records REMOTE_ADDR and ignores the header, which any
+# client can forge.
+PLATOS_TRUSTED_PROXIES = env.int("PLATOS_TRUSTED_PROXIES", default=0)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)

@@ -39,3 +39,19 @@ def test_extra_refuses_what_could_hold_a_secret(extra):
 def test_action_must_be_a_dotted_slug():
     with pytest.raises(ValidationError):
         audit_record(action="Secret Read", success=True, actor="system:test")
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "expected"),
+    [
+        (0, "1.2.3.4", "10.0.0.9"),  # no proxy trusted: the header is ignored
+        (1, "1.2.3.4, 203.0.113.7", "203.0.113.7"),  # the address our proxy saw, not the client's claim
+        (1, "not-an-ip", None),  # garbage neither fakes an address nor breaks the insert
+    ],
+)
+def test_client_ip_trusts_forwarded_for_only_from_configured_proxies(settings, proxies, forwarded, expected):
+    settings.PLATOS_TRUSTED_PROXIES = proxies
+    request = RequestFactory().get("/", HTTP_X_FORWARDED_FOR=forwarded, REMOTE_ADDR="10.0.0.9")
+    request.user = get_user_model().objects.create_user("carol")
+    event = audit_record(action="secret.read", success=True, request=request)
+    assert AuditEvent.objects.get(pk=event.pk).client_ip == expected

@@ -35,6 +35,11 @@ def stored(world):
 _MARK = [0]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_mark():
+    _MARK[0] = 0  # ids restart after a rolled-back test: never carry a mark over
+
+
 def mark_audit():
     """Remember the newest audit row: the table is append-only, so tests look past a mark."""
     _MARK[0] = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
@@ -165,16 +170,16 @@ def test_registered_boundary_is_used_and_audited(world):
             raise BoundaryError("missing")
         return "entity-secret-abcdef"
 
-    boundaries.register("entity", reader)
+    boundaries.register("plugin", reader)
     try:
-        value = SecretsService.read(key="entity:crm", scope=world.prod, actor="system:auth", purpose="auth")
+        value = SecretsService.read(key="plugin:crm", scope=world.prod, actor="system:auth", purpose="auth")
         assert value.reveal() == "entity-secret-abcdef" and seen["args"] == ("crm", "acme/production")
         with pytest.raises(BoundaryError):
-            SecretsService.read(key="entity:gone", scope=world.prod, actor="system:auth", purpose="auth")
+            SecretsService.read(key="plugin:gone", scope=world.prod, actor="system:auth", purpose="auth")
     finally:
-        boundaries.unregister("entity")
+        boundaries.unregister("plugin")
     assert [(r.key, r.success, r.extra["boundary"]) for r in reads()] == [
-        ("entity:crm", True, "entity"), ("entity:gone", False, "entity")]
+        ("plugin:crm", True, "plugin"), ("plugin:gone", False, "plugin")]
 
 
 def test_a_crashing_boundary_is_an_audited_failure_without_its_message(world, caplog):
