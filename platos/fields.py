@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.apps import apps
 from django.conf import settings
@@ -24,6 +26,19 @@ from platos.crypto import DecryptionError, decrypt, encrypt, is_token, token_key
 from platos.keys import KEYRING_VARIABLES
 
 logger = logging.getLogger("platos.crypto")
+
+# True only inside `manage.py loaddata` (see platos/management/commands/loaddata.py).
+_loading_fixtures: ContextVar[bool] = ContextVar("platos_loading_fixtures", default=False)
+
+
+@contextmanager
+def loading_fixtures():
+    """Let envelopes of a column (from dumpdata) be stored back into that same column as they are."""
+    token = _loading_fixtures.set(True)
+    try:
+        yield
+    finally:
+        _loading_fixtures.reset(token)
 
 
 class Undecryptable:
@@ -134,10 +149,19 @@ class EncryptedFieldMixin:
             return None
         if isinstance(value, Undecryptable):
             return value.token  # write back exactly what was read
-        # Everything else is plaintext, even text shaped like an envelope: input is
-        # never decrypted on the way in, so no form, API or fixture can be used as a
-        # decryption oracle by pasting a ciphertext read from the database.
+        if _loading_fixtures.get() and isinstance(value, str) and self._is_own_envelope(value):
+            return value  # a dumpdata envelope of this very column, restored as it was
+        # Everything else is plaintext, even text shaped like an envelope: outside
+        # loaddata, input is never taken as ciphertext, so no form or API can be used
+        # as a decryption oracle by pasting a ciphertext read from the database.
         return encrypt(self._dumps(value), keyring=self.keyring, context=self.context)
+
+    def _is_own_envelope(self, value: str) -> bool:
+        try:
+            decrypt(value, keyring=self.keyring, context=self.context)
+        except DecryptionError:
+            return False
+        return True
 
     # --- reads ----------------------------------------------------------------
     def from_db_value(self, value, expression, connection):
@@ -167,13 +191,10 @@ class EncryptedFieldMixin:
 
     # --- fixtures (dumpdata / loaddata) -----------------------------------------
     def value_to_string(self, obj):
-        # dumpdata would write every secret in plaintext to a file. Refuse, and say
-        # what to do instead. (loaddata of a plaintext fixture encrypts as usual.)
-        raise exceptions.ImproperlyConfigured(
-            f"{self.context} is encrypted: serialising it would write plaintext. Exclude the "
-            f"model (dumpdata -e {self.model._meta.label}) and back up the database itself "
-            "(pg_dump keeps the ciphertext)."
-        )
+        # dumpdata (and Django's test-database serialisation) write an envelope, never
+        # plaintext; loaddata stores it back as it is. A plaintext fixture is encrypted.
+        value = self.value_from_object(obj)
+        return None if value is None else self.get_prep_value(value)
 
     def to_python(self, value):
         return value  # never decrypts input (see get_prep_value)

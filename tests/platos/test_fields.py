@@ -67,15 +67,25 @@ def test_loaddata_encrypts_plaintext_fixture(raw_column, tmp_path):
     assert Note.objects.get(pk=901).data == {"k": SECRET}
 
 
-def test_dumpdata_refuses_to_write_plaintext(tmp_path):
-    from django.core.management.base import CommandError
-
+def test_dumpdata_writes_envelopes_and_loaddata_restores_them(tmp_path, raw_column):
     Note.objects.create(pk=902, body=SECRET, data=[SECRET])
     out = tmp_path / "dump.json"
-    with pytest.raises(CommandError, match="testapp.Note.body is encrypted") as exc:
-        call_command("dumpdata", "testapp.note", output=str(out), verbosity=0)
-    assert SECRET not in str(exc.value)
-    assert not out.exists() or SECRET not in out.read_text()
+    call_command("dumpdata", "testapp.note", output=str(out), verbosity=0)
+    dumped = out.read_text()
+    assert SECRET not in dumped and "pv1:" in dumped
+    Note.objects.all().delete()
+    call_command("loaddata", str(out), verbosity=0)
+    note = Note.objects.get(pk=902)
+    assert note.body == SECRET and note.data == [SECRET]
+    restored = raw_column(Note, "body", 902)
+    assert is_token(restored) and restored in dumped  # the dumped envelope itself, not re-wrapped
+
+
+def test_envelopes_are_accepted_as_ciphertext_only_inside_loaddata(raw_column):
+    note = Note.objects.create(body=SECRET)
+    stolen = raw_column(Note, "body", note.pk)
+    copy = Note.objects.create(body=stolen)  # outside loaddata: just text
+    assert Note.objects.get(pk=copy.pk).body == stolen
 
 
 def test_admin_form_encrypts(client, raw_column):
