@@ -17,6 +17,14 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
+# The browser tests (tests/e2e) drive Debian's Chromium; browsers cannot be downloaded here.
+/usr/bin/chromium:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else \
+		echo "tests/e2e needs Debian's Chromium: sudo apt-get install chromium" >&2; exit 1; \
+	fi
+
 # Runs the app on its embedded default: SQLite file, in-process cache.
 run: $(VENV)/.runtime
 	$(PY) manage.py generate_keys --write .env --dev
@@ -25,13 +33,13 @@ run: $(VENV)/.runtime
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 # The whole suite on SQLite (tests needing PostgreSQL/Redis are listed as not collected).
-test: $(VENV)/.dev
+test: $(VENV)/.dev /usr/bin/chromium
 	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest
 
 # The same suite on PostgreSQL + Redis; an unreachable service fails the run.
 PG_URL ?= postgres://postgres@127.0.0.1:5432/platos
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/1
-test-services: $(VENV)/.dev
+test-services: $(VENV)/.dev /usr/bin/chromium
 	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) PLATOS_REQUIRE_SERVICES=1 $(PY) -m pytest
 
 lint: $(VENV)/.dev
