@@ -14,7 +14,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from platos.api import CursorPage
+from platos.api import CursorPage, paginated_response
 
 from . import selectors, services
 from .models import Message, Thread
@@ -51,11 +51,7 @@ class StaffApi(APIView):
     permission_classes = [permissions.IsAdminUser]
 
     def paginate(self, request, queryset, serializer_class, page_class=CursorPage, prepare=None):
-        paginator = page_class()
-        page = paginator.paginate_queryset(queryset, request, view=self)
-        if prepare is not None:
-            page = prepare(page)
-        return paginator.get_paginated_response(serializer_class(page, many=True).data)
+        return paginated_response(self, queryset, serializer_class, page_class=page_class, prepare=prepare)
 
 
 def _field_errors(exc: DjangoValidationError, rename: dict[str, str] | None = None) -> ValidationError:

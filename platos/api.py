@@ -51,6 +51,19 @@ class CursorPage(pagination.CursorPagination):
         }
 
 
+def paginated_response(view, queryset, serializer_class, *, page_class=None, prepare=None) -> Response:
+    """One page of ``queryset`` in the list shape every endpoint answers: ``{"results", "next"}``.
+
+    ``page_class`` defaults to the view's ``pagination_class`` (else CursorPage);
+    ``prepare(page) -> rows`` turns the page into what the serializer reads (one
+    extra query for the whole page, never one per row).
+    """
+    paginator = (page_class or getattr(view, "pagination_class", None) or CursorPage)()
+    page = paginator.paginate_queryset(queryset, view.request, view=view)
+    rows = prepare(page) if prepare is not None else page
+    return paginator.get_paginated_response(serializer_class(rows, many=True).data)
+
+
 def exception_handler(exc, context):
     """Domain errors become HTTP errors; nothing secret reaches the response."""
     if isinstance(exc, django_exceptions.ValidationError):

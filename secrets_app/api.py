@@ -15,7 +15,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from platos.api import CursorPage
+from platos.api import CursorPage, paginated_response
 from secrets_app import selectors, services
 from secrets_app.boundaries import BoundaryError
 from secrets_app.models import ProjectMembership
@@ -75,9 +75,7 @@ class EnvVarListCreateApi(_ScopedApi):
     @extend_schema(operation_id="env_vars_list", responses=EnvVarOutput(many=True))
     def get(self, request, project, environment):
         env = self.environment(request)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(selectors.env_var_list(environment=env), request, view=self)
-        return paginator.get_paginated_response(EnvVarOutput(page, many=True).data)
+        return paginated_response(self, selectors.env_var_list(environment=env), EnvVarOutput)
 
     @extend_schema(operation_id="env_vars_create", request=EnvVarCreateInput,
                    responses={201: EnvVarOutput, 400: ERROR})
@@ -149,9 +147,7 @@ class ProviderKeyListCreateApi(_ScopedApi):
     @extend_schema(operation_id="provider_keys_list", responses=ProviderKeyOutput(many=True))
     def get(self, request, project, environment):
         env = self.environment(request)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(selectors.provider_key_list(environment=env), request, view=self)
-        return paginator.get_paginated_response(ProviderKeyOutput(page, many=True).data)
+        return paginated_response(self, selectors.provider_key_list(environment=env), ProviderKeyOutput)
 
     @extend_schema(operation_id="provider_keys_create", request=ProviderKeyCreateInput,
                    responses={201: ProviderKeyOutput, 400: ERROR})
@@ -237,7 +233,7 @@ class SkillReadinessListApi(_ScopedApi):
                    description="Per skill, which required env names are set in this environment. Names only.")
     def get(self, request, project, environment):
         env = self.environment(request)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(selectors.skill_list(), request, view=self)
-        rows = selectors.skill_readiness(environment=env, skills=page)
-        return paginator.get_paginated_response(SkillReadinessOutput(rows, many=True).data)
+        return paginated_response(
+            self, selectors.skill_list(), SkillReadinessOutput,
+            prepare=lambda page: selectors.skill_readiness(environment=env, skills=page),
+        )
