@@ -137,7 +137,8 @@ class Column:
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {scratch} (pk {pk_type}, old text, new text) ON COMMIT DELETE ROWS"
         )
-        cursor.execute(f"DELETE FROM {scratch}")  # noqa: S608  (a previous batch that failed mid-way)
+        # No DELETE first: ON COMMIT DELETE ROWS empties it at commit, and a batch that
+        # failed mid-way rolled its rows back with its transaction.
         with cursor.cursor.copy(f"COPY {scratch} (pk, old, new) FROM STDIN") as copy:
             for change in changes:
                 copy.write_row(change)

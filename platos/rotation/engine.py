@@ -7,6 +7,7 @@ killed run is simply run again. Memory is one batch, whatever the table size.
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 import zlib
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from platos.fields import encrypted_fields
 from platos.rotation.columns import LEGACY, Column
 
 DEFAULT_BATCH_SIZE = 1000
+_SWITCH_INTERVAL = 0.0002  # seconds; see _Writer
 # Failures are printed as they are met; only this many are kept for the summary
 # and the audit row, so a table that fails entirely still runs in constant memory.
 KEEP_FAILURES = 50
@@ -130,6 +132,12 @@ class _Writer:
         self.threaded = conn.vendor == "postgresql" and not conn.in_atomic_block
         self.error: BaseException | None = None
         if self.threaded:
+            # The writer spends its time waiting on PostgreSQL and needs the GIL back
+            # after each reply, while the main thread holds it encrypting. With the
+            # default 5 ms switch interval every round trip of the writer could wait
+            # that long; a short interval lets the two really overlap.
+            self._switch = sys.getswitchinterval()
+            sys.setswitchinterval(min(self._switch, _SWITCH_INTERVAL))
             self.queue: queue.Queue = queue.Queue(maxsize=1)
             self.thread = threading.Thread(target=self._run, name="platos-rotation-writer", daemon=True)
             self.thread.start()
@@ -164,6 +172,8 @@ class _Writer:
         if self.threaded and self.thread.is_alive():
             self.queue.put(None)
             self.thread.join()
+        if self.threaded:
+            sys.setswitchinterval(self._switch)
         if self.error is not None:
             raise self.error
 
