@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -30,10 +30,22 @@ def validate_secret_text(value, *, field: str = "value") -> None:
     if len(value) > MAX_VALUE_LENGTH:
         raise ValidationError({field: f"is longer than {MAX_VALUE_LENGTH} characters"})
     if is_token(value):
-        # An envelope pasted in would be decrypted by the field's to_python (the context
-        # is the column, not the row): refusing it keeps ciphertext from another row
-        # from being turned back into plaintext through this store.
+        # Almost certainly a ciphertext copied from the database by mistake. (It would
+        # be stored as the literal text it is: fields never decrypt input.)
         raise ValidationError({field: "looks like a Platos ciphertext envelope; store the plaintext"})
+
+
+def save_unique(obj, *, field: str, message: str) -> None:
+    """Save; a concurrent insert that won the unique constraint is a 400, not a 500.
+
+    The ``exists()`` check and ``full_clean`` before this catch the usual case; two
+    requests racing past both meet here, and the loser gets the same clear error.
+    """
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError:
+        raise ValidationError({field: message}) from None
 
 
 def _refuse_provider_key_var(variable: EnvironmentVariable) -> None:
@@ -74,7 +86,7 @@ def env_var_create(
         environment=environment, name=name, value=value, kind=kind, version=1, updated_by=_user(actor)
     )
     variable.full_clean()
-    variable.save()
+    save_unique(variable, field="name", message=f"{name} already exists in {environment.scope}")
     _audit("secret.write", variable=variable, actor=actor, request=request,
            extra={"version": variable.version, "kind": kind, "created": True})
     return variable

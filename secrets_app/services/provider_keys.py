@@ -12,7 +12,7 @@ from django.views.decorators.debug import sensitive_variables
 from audit.services import audit_record
 from platos.fields import Undecryptable
 from secrets_app.models import Environment, EnvironmentVariable, ProviderKey
-from secrets_app.services.env_vars import validate_secret_text
+from secrets_app.services.env_vars import save_unique, validate_secret_text
 
 Provider = ProviderKey.Provider
 Status = ProviderKey.Status
@@ -112,7 +112,7 @@ def provider_key_create(
         environment=environment, provider=provider, label=label, env_var_name=name, created_by=_user(actor)
     )
     key.full_clean()
-    key.save()
+    save_unique(key, field="label", message=f"{label!r} already exists in {environment.scope}")
     if not ProviderKey.objects.filter(environment=environment, provider=provider, is_default=True).exists():
         try:
             with transaction.atomic():  # a concurrent create may win the default: then this one is not

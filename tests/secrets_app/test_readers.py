@@ -198,3 +198,16 @@ def test_a_crashing_boundary_is_an_audited_failure_without_its_message(world, ca
     assert SECRET not in caplog.text  # ...but not the message, which may hold a value
     [row] = reads()
     assert row.reason == "error" and not row.success
+
+
+def test_a_lost_unique_race_is_a_validation_error_not_a_500(world, stored):
+    from django.core.exceptions import ValidationError
+
+    from secrets_app.services.env_vars import save_unique
+
+    # What the loser of two concurrent creates meets after both passed the exists() check.
+    twin = EnvironmentVariable(environment=world.prod, name="TOOL_TOKEN", value="another-value-123", kind="tool")
+    with pytest.raises(ValidationError) as exc:
+        save_unique(twin, field="name", message="TOOL_TOKEN already exists in acme/production")
+    assert exc.value.message_dict == {"name": ["TOOL_TOKEN already exists in acme/production"]}
+    assert EnvironmentVariable.objects.filter(environment=world.prod, name="TOOL_TOKEN").count() == 1
