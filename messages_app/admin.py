@@ -14,6 +14,8 @@ from contextvars import ContextVar
 from django.contrib import admin
 from django.contrib.admin.exceptions import DisallowedModelAdminLookup
 
+from audit.services import audit_record
+
 from .crypto_service import MessageCryptoService
 from .models import Message, SafetyEvent, Thread, ToolCall
 
@@ -26,6 +28,8 @@ HIDDEN = "(hidden: needs the view_message_plaintext permission)"
 # request cannot be kept on ``self``. A ContextVar is per thread/task; unset means
 # "no user": plaintext stays hidden (fail closed).
 _request: ContextVar = ContextVar("messages_admin_request", default=None)
+# How many plaintext values this request has shown (None outside an admin view).
+_shown: ContextVar = ContextVar("messages_admin_plaintext_shown", default=None)
 
 
 def _can_see_plaintext(request) -> bool:
@@ -46,6 +50,9 @@ def _display(request, instance, field: str) -> str:
         return "-"
     if not _can_see_plaintext(request):
         return HIDDEN
+    shown = _shown.get()
+    if shown is not None:
+        shown.append(instance.pk)
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, indent=1)
@@ -55,14 +62,25 @@ class ReadOnlyAdminMixin:
     """Viewable, never added, changed or deleted from the admin; no filtering on ciphertext."""
 
     def _rendered_with_request(self, request, view, *args, **kwargs):
-        token = _request.set(request)
+        token, shown_token = _request.set(request), _shown.set([])
         try:
             response = view(request, *args, **kwargs)
             if hasattr(response, "render") and not getattr(response, "is_rendered", True):
                 response.render()  # display methods run while rendering: keep the request set
+            shown = _shown.get()
+            if shown:
+                # Showing decrypted conversation text is a governed action: one audit row
+                # per page. If it cannot be written, the page is not served.
+                object_id = kwargs.get("object_id", args[0] if args else "")
+                audit_record(
+                    action="message.plaintext.view", success=True, actor=request.user, request=request,
+                    subject_type=self.model._meta.label_lower, subject_id=str(object_id or ""),
+                    extra={"fields_shown": len(shown)},
+                )
             return response
         finally:
             _request.reset(token)
+            _shown.reset(shown_token)
 
     def changeform_view(self, request, *args, **kwargs):
         return self._rendered_with_request(request, super().changeform_view, *args, **kwargs)

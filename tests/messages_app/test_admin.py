@@ -89,3 +89,22 @@ def test_admin_is_read_only_and_refuses_filters_on_ciphertext(admin_client, conv
     assert 'name="content"' not in html and "<textarea" not in html  # never an editable form field
     assert admin_client.get("/admin/messages_app/message/?content__icontains=zebra").status_code == 400
     assert admin_client.get("/admin/messages_app/safetyevent/?detail=x").status_code == 400
+
+
+def test_showing_plaintext_is_audited_once_per_page_and_hiding_it_is_not(client, conversation):
+    from audit.models import AuditEvent
+
+    thread, message, event = conversation
+    hidden = staff_client(client, plaintext=False)
+    for url in pages(*conversation):
+        hidden.get(url)
+    assert not AuditEvent.objects.filter(action="message.plaintext.view").exists()
+
+    viewer = staff_client(client, plaintext=True)
+    viewer.get(f"/admin/messages_app/message/{message.pk}/change/")
+    viewer.get("/admin/messages_app/message/")  # a list shows no text: no row
+    [row] = AuditEvent.objects.filter(action="message.plaintext.view")
+    assert (row.actor, row.subject_type, row.subject_id, row.success) == (
+        "viewerTrue", "messages_app.message", str(message.pk), True)
+    assert row.extra["fields_shown"] >= 3  # content, thinking, tool-call arguments
+    assert MARK not in str(row.__dict__)
