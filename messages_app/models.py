@@ -176,6 +176,7 @@ class PendingRerun(models.Model):
         PENDING = "pending"
         CLAIMED = "claimed"
         DONE = "done"
+        CANCELLED = "cancelled"  # its revision was edited again before the runtime took it
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="pending_reruns")
@@ -183,7 +184,7 @@ class PendingRerun(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING, db_index=True)
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.PENDING, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -7,28 +7,23 @@ fork or an edit re-encrypts ("decrypt, then re-encrypt") without a special path.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Max
-
-from platos.fields import EncryptedJSONField
 
 from .crypto_service import MessageCryptoService
 from .models import Message, PendingRerun, SafetyEvent, Thread, ToolCall
 
 
 def _clean(obj) -> None:
-    """``full_clean()`` that never lets an encrypted field's ``to_python`` see the input.
+    """``full_clean()`` with the encrypted fields checked by the fields themselves.
 
-    The fields' ``to_python`` decrypts anything shaped like an envelope (that is
-    how ``loaddata`` reads fixtures). Run on user input, it would turn a ciphertext
-    someone pasted as message text into the plaintext it hides: a decryption
-    oracle. So encrypted fields are checked here for type only and stored as the
-    literal value they are.
+    ``check_storable`` refuses what could be stored but never served back (not
+    text, not JSON, NaN, lone surrogates); the rest of ``full_clean`` runs without
+    the encrypted fields, whose ``blank`` rules do not apply (an empty message is a
+    message).
     """
     encrypted = MessageCryptoService.encrypted_field_names(type(obj))
     errors: dict[str, list[str]] = {}
@@ -39,14 +34,11 @@ def _clean(obj) -> None:
         if value is None:
             if not field.null:
                 errors[field.name] = ["This field cannot be null."]
-        elif not isinstance(field, EncryptedJSONField):
-            if not isinstance(value, str):
-                errors[field.name] = ["Must be text."]
-        else:
-            try:
-                json.dumps(value, cls=DjangoJSONEncoder)
-            except (TypeError, ValueError):
-                errors[field.name] = ["Must be a JSON value."]
+            continue
+        try:
+            field.check_storable(value)
+        except ValidationError as exc:
+            errors[field.name] = exc.messages
     try:
         obj.full_clean(exclude=encrypted)
     except ValidationError as exc:
@@ -113,9 +105,12 @@ def message_edit_and_rerun(*, message: Message, content: str, requested_by=None)
     message = Message.objects.select_for_update().get(pk=message.pk)
     if message.status != Message.Status.ACTIVE:
         raise ValidationError({"message": ["Only an active message can be edited; this one was edited out."]})
-    Message.objects.filter(
-        thread=thread, status=Message.Status.ACTIVE, sequence__gte=message.sequence
-    ).update(status=Message.Status.EDITED_OUT)
+    superseded = Message.objects.filter(thread=thread, status=Message.Status.ACTIVE, sequence__gte=message.sequence)
+    # A rerun still waiting for a revision that is now edited out must not run.
+    PendingRerun.objects.filter(
+        message__in=superseded, status=PendingRerun.Status.PENDING
+    ).update(status=PendingRerun.Status.CANCELLED)
+    superseded.update(status=Message.Status.EDITED_OUT)
     revision = Message(
         thread=thread,
         sequence=_next_sequence(thread),

@@ -18,14 +18,25 @@ from contextvars import ContextVar
 from django.apps import apps
 from django.conf import settings
 from django.core import checks, exceptions
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models.lookups import Exact, IsNull
 
-from platos.crypto import DecryptionError, decrypt, encrypt, is_token, token_key_id
+from platos.crypto import VERSION, DecryptionError, decrypt, encrypt, is_token, token_key_id
 from platos.keys import KEYRING_VARIABLES
 
 logger = logging.getLogger("platos.crypto")
+ENVELOPE_PREFIX = VERSION + ":"
+
+
+def _check_unicode(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(
+            "contains characters that are not valid Unicode text (lone surrogates)", code="invalid"
+        ) from None
 
 # True only inside `manage.py loaddata` (see platos/management/commands/loaddata.py).
 _loading_fixtures: ContextVar[bool] = ContextVar("platos_loading_fixtures", default=False)
@@ -123,6 +134,15 @@ class EncryptedFieldMixin:
                 )
         return errors
 
+    def validate(self, value, model_instance):
+        super().validate(value, model_instance)
+        if value is not None and not isinstance(value, Undecryptable):
+            self.check_storable(value)
+
+    def check_storable(self, value) -> None:
+        """Raise ValidationError for a value that could be stored but never served back."""
+        raise NotImplementedError
+
     def get_lookup(self, lookup_name):
         if lookup_name == "isnull":
             return IsNull
@@ -149,19 +169,16 @@ class EncryptedFieldMixin:
             return None
         if isinstance(value, Undecryptable):
             return value.token  # write back exactly what was read
-        if _loading_fixtures.get() and isinstance(value, str) and self._is_own_envelope(value):
-            return value  # a dumpdata envelope of this very column, restored as it was
+        if _loading_fixtures.get() and is_token(value):
+            # A dumpdata envelope, restored exactly as it was dumped: also one this
+            # process cannot decrypt (an old key, an undecryptable row). Wrapping it
+            # again would turn it into "plaintext" that reads back as ciphertext.
+            return value
         # Everything else is plaintext, even text shaped like an envelope: outside
         # loaddata, input is never taken as ciphertext, so no form or API can be used
         # as a decryption oracle by pasting a ciphertext read from the database.
         return encrypt(self._dumps(value), keyring=self.keyring, context=self.context)
 
-    def _is_own_envelope(self, value: str) -> bool:
-        try:
-            decrypt(value, keyring=self.keyring, context=self.context)
-        except DecryptionError:
-            return False
-        return True
 
     # --- reads ----------------------------------------------------------------
     def from_db_value(self, value, expression, connection):
@@ -174,7 +191,7 @@ class EncryptedFieldMixin:
         try:
             text = decrypt(value, keyring=self.keyring, context=self.context)
         except DecryptionError as exc:
-            if not is_token(value) and settings.PLATOS_ALLOW_LEGACY_PLAINTEXT:
+            if not value.startswith(ENVELOPE_PREFIX) and settings.PLATOS_ALLOW_LEGACY_PLAINTEXT:
                 text = value  # a row written before encryption was switched on
             else:
                 logger.warning("undecryptable value: %s", exc)
@@ -203,6 +220,11 @@ class EncryptedFieldMixin:
 class EncryptedTextField(EncryptedFieldMixin, models.TextField):
     """Text stored as an AES-256-GCM envelope. ``""`` is encrypted like any text."""
 
+    def check_storable(self, value) -> None:
+        if not isinstance(value, str):
+            raise ValidationError("must be text", code="invalid")
+        _check_unicode(value)
+
     def _dumps(self, value) -> str:
         return value if isinstance(value, str) else str(value)
 
@@ -218,7 +240,15 @@ class EncryptedJSONField(EncryptedFieldMixin, models.TextField):
         super().__init__(*args, **kwargs)
 
     def _dumps(self, value) -> str:
-        return json.dumps(value, cls=self.encoder, ensure_ascii=False, separators=(",", ":"))
+        # allow_nan=False: NaN/Infinity are not JSON, and no API could serve them back.
+        return json.dumps(value, cls=self.encoder, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+    def check_storable(self, value) -> None:
+        try:
+            text = self._dumps(value)
+        except (TypeError, ValueError):
+            raise ValidationError("must be a JSON value (no NaN or Infinity)", code="invalid") from None
+        _check_unicode(text)
 
     def _loads(self, text: str):
         return json.loads(text)

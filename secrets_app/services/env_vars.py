@@ -29,6 +29,10 @@ def validate_secret_text(value, *, field: str = "value") -> None:
         raise ValidationError({field: "must be text"})
     if len(value) > MAX_VALUE_LENGTH:
         raise ValidationError({field: f"is longer than {MAX_VALUE_LENGTH} characters"})
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError({field: "contains characters that are not valid Unicode text"}) from None
     if is_token(value):
         # Almost certainly a ciphertext copied from the database by mistake. (It would
         # be stored as the literal text it is: fields never decrypt input.)

@@ -243,3 +243,23 @@ def test_output_keys_match_the_declared_schema_fields(thread, serializer):
                 "ToolCallOutputSerializer": call, "SafetyEventOutputSerializer": event}[serializer]
     cls = getattr(s, serializer)
     assert list(cls(instance).data) == list(cls().fields)
+
+
+def test_editing_again_cancels_the_rerun_still_waiting_for_the_superseded_revision(api, thread):
+
+    first = services.message_create(thread=thread, role="user", content="draft one")
+    edited, rerun_one = services.message_edit_and_rerun(message=first, content="draft two")
+    _again, rerun_two = services.message_edit_and_rerun(message=edited, content="draft three")
+    statuses = dict(PendingRerun.objects.values_list("id", "status"))
+    assert statuses == {rerun_one.id: "cancelled", rerun_two.id: "pending"}
+
+
+@pytest.mark.parametrize("meta", [{"q": "\ud800"}, {"n": float("nan")}])
+def test_json_the_api_could_never_serve_back_is_a_400_and_nothing_is_stored(api, thread, meta):
+    # format="json" cannot encode NaN, so post the raw body DRF would receive.
+    raw_meta = '{"q": "\\ud800"}' if "q" in meta else '{"n": NaN}'
+    body = f'{{"thread": "{thread.pk}", "detector": "pii", "action": "flag", "severity": "low", "meta": {raw_meta}}}'
+    response = api.post("/agent/v1/safety-events/", body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert not SafetyEvent.objects.exists()
+    assert api.get("/agent/v1/safety-events/").status_code == 200

@@ -217,3 +217,37 @@ def test_pasting_a_ciphertext_into_a_form_does_not_decrypt_it(raw_column):
     assert SECRET not in repr(copy.body) and SECRET not in repr(copy.other)
     fresh = Note.objects.get(pk=copy.pk)
     assert fresh.body == stolen and fresh.other == stolen  # the envelope text, never its plaintext
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("data", float("nan")), ("data", {"x": float("inf")}), ("data", {"q": "\ud800"}), ("body", "a\udc00b"),
+     ("body", 42)],
+)
+def test_values_that_could_never_be_served_back_are_refused(field, value):
+    # NaN/Infinity are not JSON and lone surrogates are not UTF-8: stored, they would
+    # make every page that lists the row fail. full_clean says so instead.
+    note = Note(**{field: value})
+    with pytest.raises(exceptions.ValidationError) as exc:
+        note.full_clean()
+    assert field in exc.value.message_dict
+
+
+def test_loaddata_keeps_envelopes_it_cannot_decrypt_exactly_as_dumped(tmp_path, raw_column):
+    from platos.keys import load_keyrings
+
+    k1, k2 = "a" * 64, "b" * 64
+    env = {"ENCRYPTION_KEY": "c" * 64}
+    with override_settings(PLATOS_KEYRINGS=load_keyrings({**env, "PLATOS_MESSAGE_ENCRYPTION_KEY": k1})):
+        Note.objects.create(pk=903, body=SECRET)
+        out = tmp_path / "dump.json"
+        call_command("dumpdata", "testapp.note", output=str(out), verbosity=0)
+        dumped = raw_column(Note, "body", 903)
+    Note.objects.all().delete()
+    with override_settings(PLATOS_KEYRINGS=load_keyrings({**env, "PLATOS_MESSAGE_ENCRYPTION_KEY": k2})):
+        call_command("loaddata", str(out), verbosity=0)
+        assert isinstance(Note.objects.get(pk=903).body, Undecryptable)  # not "plaintext" pv1:...
+    restored = raw_column(Note, "body", 903)
+    assert token_key_id(restored) == token_key_id(dumped)
+    with override_settings(PLATOS_KEYRINGS=load_keyrings({**env, "PLATOS_MESSAGE_ENCRYPTION_KEY": k1})):
+        assert Note.objects.get(pk=903).body == SECRET  # the old key still opens it
