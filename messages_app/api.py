@@ -47,8 +47,19 @@ class MessagePage(CursorPage):
     ordering = "sequence"
 
 
+class CanViewMessagePlaintext(permissions.BasePermission):
+    """The API answers with decrypted conversation text: the same permission the admin asks for."""
+
+    message = "This needs the messages_app.view_message_plaintext permission."
+
+    def has_permission(self, request, view):
+        return request.user.has_perm("messages_app.view_message_plaintext")
+
+
 class StaffApi(APIView):
-    permission_classes = [permissions.IsAdminUser]
+    # Staff only until project membership scopes threads; and, like the admin, the
+    # plaintext permission (a staff user without it would otherwise read everything here).
+    permission_classes = [permissions.IsAdminUser, CanViewMessagePlaintext]
 
     def paginate(self, request, queryset, serializer_class, page_class=CursorPage, prepare=None):
         return paginated_response(self, queryset, serializer_class, page_class=page_class, prepare=prepare)

@@ -41,7 +41,6 @@ def main() -> int:
     from django.test import Client, override_settings
     from django.test.utils import setup_databases, setup_test_environment, teardown_databases
     from django.urls import include, path
-    from rest_framework import permissions
     from rest_framework.views import APIView
 
 
@@ -49,7 +48,7 @@ def main() -> int:
     old_config = setup_databases(verbosity=0, interactive=False)
     try:
         from messages_app import selectors, services
-        from messages_app.api import MessagePage
+        from messages_app.api import MessagePage, StaffApi
         from messages_app.serializers import MessageListQuerySerializer, MessageOutputSerializer
         from tests.testapp.models import PlainMessage
 
@@ -58,7 +57,7 @@ def main() -> int:
             lookup, page, tool-call query, the same output serializer) over the same rows
             stored in plain TextFields. What differs is the decryption."""
 
-            permission_classes = [permissions.IsAdminUser]
+            permission_classes = StaffApi.permission_classes
 
             def get(self, request, thread_id):
                 query = MessageListQuerySerializer(data=request.query_params)
@@ -80,7 +79,10 @@ def main() -> int:
 
         rng = random.Random(7)
         texts = ["".join(rng.choices(string.ascii_letters + " ", k=SIZE)) for _ in range(ROWS)]
+        from django.contrib.auth.models import Permission
+
         user = get_user_model().objects.create_user("bench", "b@example.com", "pw", is_staff=True)
+        user.user_permissions.add(Permission.objects.get(codename="view_message_plaintext"))
         thread = services.thread_create(title="bench", created_by=user)
         for text in texts:
             services.message_create(thread=thread, role="user", content=text)

@@ -67,7 +67,11 @@ def raw_column(raw_column):
 
 @pytest.fixture
 def staff(db):
-    return get_user_model().objects.create_user("staff", "s@example.com", "pw", is_staff=True)
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user("staff", "s@example.com", "pw", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_message_plaintext"))
+    return user
 
 
 @pytest.fixture

@@ -90,6 +90,17 @@ def test_staff_only(thread):
                        format="json").status_code == 403
 
 
+def test_staff_without_the_plaintext_permission_is_refused(thread):
+    services.message_create(thread=thread, role="user", content=secret("staff only is not enough"))
+    user = get_user_model().objects.create_user("staff2", "s2@example.com", "pw", is_staff=True)
+    client = APIClient()
+    client.force_authenticate(user)
+    for url in (f"/agent/v1/threads/{thread.pk}/messages/", "/agent/v1/safety-events/", "/agent/v1/threads/"):
+        response = client.get(url)
+        assert response.status_code == 403, url
+        assert secret("staff only is not enough") not in response.content.decode()
+
+
 def test_token_auth(staff):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff).key}")
@@ -127,8 +138,9 @@ def test_listing_a_page_of_100_messages_runs_a_fixed_number_of_queries(api, thre
         m = services.message_create(thread=thread, role="user", content=f"message {i} " + "x" * 50)
         if i % 10 == 0:
             services.tool_call_record(message=m, tool_name="t", call_id=str(i), arguments={"i": i})
-    # thread lookup, the page of messages, the tool calls of the page (one prefetch)
-    with django_assert_num_queries(3):
+    # the permission check (the user's and their groups' permissions, once per request),
+    # the thread lookup, the page of messages, the tool calls of the page (one query)
+    with django_assert_num_queries(5):
         response = api.get(f"/agent/v1/threads/{thread.pk}/messages/?limit=100")
     results = response.json()["results"]
     assert len(results) == 100 and sum(len(m["tool_calls"]) for m in results) == 10
