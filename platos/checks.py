@@ -86,3 +86,18 @@ def rows_under_unconfigured_keys(app_configs, **kwargs):
                 )
             )
     return warnings
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def shared_store_for_several_processes(app_configs, **kwargs):
+    if not settings.REDIS_URL:
+        return [
+            checks.Warning(
+                "REDIS_URL is not set: the one-time reveal store and the entity replay guard "
+                "are in-process, so with more than one web process a signed request can be "
+                "replayed once per process and a parked secret is only in the process that made it.",
+                hint="Set REDIS_URL for any deployment with more than one process.",
+                id="platos.W020",
+            )
+        ]
+    return []
