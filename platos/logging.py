@@ -29,12 +29,14 @@ the credential-shape patterns still apply to them.
 
 from __future__ import annotations
 
+import json
 import logging
 import logging.config
 import re
 import threading
 import time
 import traceback
+import urllib.parse
 from collections import OrderedDict
 
 REDACTED = "[redacted]"
@@ -109,9 +111,22 @@ class _Registry:
 _registry = _Registry()
 
 
+def _spellings(value: str) -> set[str]:
+    """The forms a secret takes in a log line: as is, as ``%r``/inside a container shows
+    it, as JSON and URL-encoded, and each long line of a multi-line secret (a PEM key)."""
+    forms = {value, repr(value)[1:-1], json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1],
+             urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value)}
+    if "\n" in value:
+        forms.update(line.strip() for line in value.splitlines())
+    return forms
+
+
 def register_secret(value: str) -> None:
     """Remember a plaintext that left the store, so it is redacted from logs from now on."""
-    _registry.add(value)
+    if not isinstance(value, str):
+        return
+    for form in _spellings(value):
+        _registry.add(form)
 
 
 def redact(text: str) -> str:

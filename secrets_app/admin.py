@@ -8,8 +8,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils.decorators import method_decorator
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
+from platos.fields import Undecryptable
 from secrets_app import services
 from secrets_app.models import Environment, EnvironmentVariable, Project, ProjectMembership, ProviderKey, Skill
 
@@ -31,13 +32,27 @@ class EnvironmentVariableForm(forms.ModelForm):
         model = EnvironmentVariable
         fields = ["environment", "name", "kind"]
 
+    @method_decorator(sensitive_variables("value"))
     def clean_new_value(self):
         value = self.cleaned_data.get(SECRET_INPUT, "")
         if not self.instance.pk and not value:
             raise ValidationError("A new variable needs a value.")
         if value:
-            services.validate_secret_text(value)
+            try:
+                services.validate_secret_text(value)
+            except ValidationError as exc:  # the service speaks {"value": [...]}; this is one field
+                raise ValidationError(exc.message_dict.get("value", exc.messages)) from None
         return value
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk and not cleaned.get(SECRET_INPUT):
+            # Keeping a value that cannot be decrypted (a lost key) is not possible:
+            # say so on the form rather than failing in save_model.
+            stored = EnvironmentVariable.objects.only("value").get(pk=self.instance.pk).value
+            if isinstance(stored, Undecryptable):
+                self.add_error(SECRET_INPUT, "The stored value cannot be decrypted; set a new value.")
+        return cleaned
 
 
 @admin.register(EnvironmentVariable)
@@ -86,6 +101,7 @@ class EnvironmentVariableAdmin(admin.ModelAdmin):
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         return super().changeform_view(request, object_id, form_url, extra_context)
 
+    @method_decorator(sensitive_variables("value"))
     def save_model(self, request, obj, form, change):
         value = form.cleaned_data.get(SECRET_INPUT) or None
         if change:

@@ -83,3 +83,23 @@ def test_provider_key_admin_shows_metadata_only_and_its_variable_is_locked(admin
     r = admin_client.post("/admin/secrets_app/providerkey/", {"action": "disable", "_selected_action": [key.pk]})
     assert r.status_code == 302 and ProviderKey.objects.get(pk=key.pk).status == "disabled"
     assert AuditEvent.objects.filter(action="provider_key.disable", actor="root").count() == 1
+
+
+def test_bad_values_and_undecryptable_rows_are_form_errors_not_500s(admin_client, world):
+    from django.db import connection
+
+    too_long = "x" * (64 * 1024 + 1)
+    r = admin_client.post(CHANGELIST + "add/", {"environment": world.prod.pk, "name": "BIG", "kind": "tool",
+                                                "new_value": too_long})
+    assert r.status_code == 200 and "longer than" in r.content.decode()
+    assert too_long not in r.content.decode()
+    var = env_var_create(environment=world.prod, name="LOST", value=SECRET, kind="tool", actor=world.root)
+    with connection.cursor() as cur:  # as if the key it was written under were gone
+        cur.execute("UPDATE secrets_app_environmentvariable SET value = %s WHERE id = %s",
+                    ["pv1:000000000000:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", var.pk])
+    r = admin_client.post(f"{CHANGELIST}{var.pk}/change/", {"kind": "skill", "new_value": ""})
+    assert r.status_code == 200 and "cannot be decrypted; set a new value" in r.content.decode()
+    r = admin_client.post(f"{CHANGELIST}{var.pk}/change/", {"kind": "skill", "new_value": "fresh-value-123"})
+    assert r.status_code == 302
+    var.refresh_from_db()
+    assert var.value == "fresh-value-123"

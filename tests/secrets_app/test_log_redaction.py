@@ -83,3 +83,21 @@ def test_short_values_are_not_registered(short):
     registry = _Registry()
     registry.add(short)
     assert len(registry) == 0
+
+
+def test_escaped_spellings_of_a_registered_secret_are_redacted_too(caplog):
+    import json as _json
+    import logging as _logging
+
+    from platos.logging import register_secret
+
+    secret = "line-one-secret-AAAA\nline-two-secret-BBBB'q\\\\"
+    register_secret(secret)
+    caplog.set_level(_logging.INFO)
+    log = _logging.getLogger("tests.redaction")
+    log.info("repr %r", secret)
+    log.info("container %s", {"k": secret})
+    log.info("json %s", _json.dumps({"k": secret}))
+    log.info("one line %s", secret.splitlines()[1])  # a PEM line logged on its own
+    for needle in ("line-one-secret-AAAA", "line-two-secret-BBBB"):
+        assert needle not in caplog.text, caplog.text
