@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
 from audit import chain
@@ -117,7 +118,19 @@ def audit_chain_verify(*, batch_size: int = 2000) -> ChainReport:
     content), or whose link is broken (the row before it was removed, or a row
     was inserted or moved out of order). The first row must link to the
     genesis hash or to the anchor recorded by the latest purge.
+
+    The whole walk reads one snapshot (REPEATABLE READ on PostgreSQL): a purge
+    committing between two batches would otherwise look like removed rows.
     """
+    outermost = not connection.in_atomic_block  # SET TRANSACTION must open the transaction
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        return _verify_walk(batch_size=batch_size)
+
+
+def _verify_walk(*, batch_size: int) -> ChainReport:
     anchor = _purge_anchor()
     fields = ("id", "prev_hash", "row_hash", *chain.HASHED_FIELDS)
     prev_id: int | None = None

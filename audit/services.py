@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,12 @@ def _check_extra(extra: dict[str, Any]) -> None:
                 raise ValidationError({"extra": f"entry {name!r} must hold scalars"})
             if isinstance(one, str) and len(one) > _EXTRA_MAX_STR:
                 raise ValidationError({"extra": f"entry {name!r} is too long"})
+            if isinstance(one, float) and not (math.isfinite(one) and abs(one) < 2**53):
+                # jsonb gives such floats back in another spelling than Python hashed:
+                # the row would later look altered to verify_audit_chain.
+                raise ValidationError({"extra": f"entry {name!r} must be a finite number below 2**53"})
+            if isinstance(one, str) and "\x00" in one:
+                raise ValidationError({"extra": f"entry {name!r} holds a NUL character"})
 
 
 def _client_ip(meta) -> str | None:
@@ -61,9 +68,11 @@ def _request_meta(request) -> dict[str, Any]:
         return {}
     meta = request.META
     return {
-        "request_id": (meta.get("HTTP_X_REQUEST_ID") or "")[:64],
+        # NUL cannot be stored in PostgreSQL text: a header holding one must not make
+        # the audit insert (and so the audited action) fail.
+        "request_id": (meta.get("HTTP_X_REQUEST_ID") or "").replace("\x00", "")[:64],
         "client_ip": _client_ip(meta),
-        "user_agent": (meta.get("HTTP_USER_AGENT") or "")[:300],
+        "user_agent": (meta.get("HTTP_USER_AGENT") or "").replace("\x00", "")[:300],
     }
 
 

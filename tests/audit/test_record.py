@@ -29,7 +29,8 @@ def test_deleting_the_user_keeps_the_row():
     assert row.actor == "bob" and row.actor_user_id is not None
 
 
-@pytest.mark.parametrize("extra", [{"value": "x"}, {"secret_len": 3}, {"n": {"nested": 1}}, {"k": "x" * 500}])
+@pytest.mark.parametrize("extra", [{"value": "x"}, {"secret_len": 3}, {"n": {"nested": 1}}, {"k": "x" * 500},
+                                   {"h": 2.0**60}, {"f": float("nan")}])
 def test_extra_refuses_what_could_hold_a_secret(extra):
     with pytest.raises(ValidationError):
         audit_record(action="secret.read", success=True, actor="system:test", extra=extra)

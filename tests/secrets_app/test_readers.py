@@ -211,3 +211,18 @@ def test_a_lost_unique_race_is_a_validation_error_not_a_500(world, stored):
         save_unique(twin, field="name", message="TOOL_TOKEN already exists in acme/production")
     assert exc.value.message_dict == {"name": ["TOOL_TOKEN already exists in acme/production"]}
     assert EnvironmentVariable.objects.filter(environment=world.prod, name="TOOL_TOKEN").count() == 1
+
+
+def test_asking_to_reveal_a_provider_keys_secret_is_refused_and_audited(world, stored):
+    from django.core.exceptions import ValidationError
+
+    from secrets_app.services import env_var_reveal
+
+    variable = EnvironmentVariable.objects.get(environment=world.prod, name=stored.env_var_name)
+    mark_audit()
+    with pytest.raises(ValidationError):
+        env_var_reveal(variable=variable, reason="curious", actor=world.admin)
+    [row] = new_rows()
+    assert (row.action, row.success, row.extra["failure"], row.key) == (
+        "secret.reveal", False, "no_permission", stored.env_var_name)
+    assert OPENAI_KEY not in str(row.__dict__)
