@@ -105,6 +105,10 @@ class SecretsService:
         Exactly one ``secret.read`` audit row is written per call, success or failure,
         in the same transaction as the read. Failures raise BoundaryError after that row
         is committed; if the row cannot be written the read raises and returns nothing.
+
+        Call it outside a transaction of your own (the runtime does): inside one, the
+        audit row is only a savepoint of it, and rolling the outer transaction back
+        after using the value would remove the row of a read that happened.
         """
         scope_text = scope.scope if isinstance(scope, Environment) else str(scope)
         plaintext: str | None = None
