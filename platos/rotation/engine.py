@@ -20,7 +20,9 @@ from platos.crypto import DecryptionError, decrypt, encrypt, token_key_id
 from platos.fields import encrypted_fields
 from platos.rotation.columns import LEGACY, Column
 
-DEFAULT_BATCH_SIZE = 1000
+# Rows per batch and per transaction. 4000 rows of ~0.5-2 KB is a few MB in memory and
+# a few ms of row locks per batch; measured ~20% faster than 1000 (fewer round trips).
+DEFAULT_BATCH_SIZE = 4000
 _SWITCH_INTERVAL = 0.0002  # seconds; see _Writer
 # Failures are printed as they are met; only this many are kept for the summary
 # and the audit row, so a table that fails entirely still runs in constant memory.

@@ -1,6 +1,6 @@
 """Benchmark of rotate_message_key on PostgreSQL (not a test: run it by hand).
 
-    python tests/bench/bench_rotation.py [--rows 200000] [--batch-size 1000]
+    python tests/bench/bench_rotation.py [--rows 200000] [--batch-size 4000]
         [--database-url postgres://postgres@127.0.0.1:5432/platos_rotation_bench]
 
 Prints, in one run, for N rows of ~500 B plaintext (tests.testapp Note.body):
@@ -33,7 +33,7 @@ SUMMARY = re.compile(r"rotated (\d+) rows in ([\d.]+)s")
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=4000, help="default: the command's default")
     parser.add_argument("--naive-sample", type=int, default=2000)
     parser.add_argument(
         "--database-url", default="postgres://postgres@127.0.0.1:5432/platos_rotation_bench"
