@@ -132,24 +132,15 @@ def token_key_id(value: str) -> str | None:
     return parts[0] if parts else None
 
 
-def encrypt(value: str, *, keyring: str, context: str) -> str:
-    """Encrypt text under the keyring's write key, bound to ``context``."""
-    if not isinstance(value, str):
-        raise TypeError(f"encrypt() takes str, not {type(value).__name__}")
-    key = get_keyring(keyring).write
-    try:
-        data = value.encode()
-    except UnicodeEncodeError:  # lone surrogates: keep them, round-trip exactly
-        data = value.encode("utf-8", "surrogatepass")
+def _seal(data: bytes, key, context: str) -> str:
     nonce = _nonces.take()
     sealed = key.cipher.encrypt(nonce, data, _aad(key.id, context))
     body = binascii.b2a_base64(nonce + sealed, newline=False).translate(_TO_URLSAFE).rstrip(b"=")
     return f"{_PREFIX}{key.id}:{body.decode('ascii')}"
 
 
-def decrypt(token: str, *, keyring: str, context: str) -> str:
-    """Decrypt an envelope. Any failure raises DecryptionError, nothing else."""
-    ring = get_keyring(keyring)
+def _open(token: str, ring: Keyring, *, keyring: str, context: str) -> tuple[bytes, str]:
+    """(plaintext bytes, key id) of an envelope, or DecryptionError."""
     # The header is parsed inline (this is the hot path of every list view): a token
     # whose key id is not configured fails here whatever else it holds.
     if type(token) is not str or not token.startswith(_PREFIX) or token[_BODY_AT - 1 : _BODY_AT] != ":":
@@ -170,7 +161,7 @@ def decrypt(token: str, *, keyring: str, context: str) -> str:
     if len(blob) < NONCE_BYTES + TAG_BYTES:
         raise DecryptionError("truncated", keyring=keyring, context=context, key_id=kid)
     try:
-        plain = key.cipher.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], _aad(kid, context))
+        return key.cipher.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], _aad(kid, context)), kid
     except InvalidTag:
         raise DecryptionError(
             "authentication failed (tampered, wrong context or wrong key)",
@@ -178,6 +169,22 @@ def decrypt(token: str, *, keyring: str, context: str) -> str:
             context=context,
             key_id=kid,
         ) from None
+
+
+def encrypt(value: str, *, keyring: str, context: str) -> str:
+    """Encrypt text under the keyring's write key, bound to ``context``."""
+    if not isinstance(value, str):
+        raise TypeError(f"encrypt() takes str, not {type(value).__name__}")
+    try:
+        data = value.encode()
+    except UnicodeEncodeError:  # lone surrogates: keep them, round-trip exactly
+        data = value.encode("utf-8", "surrogatepass")
+    return _seal(data, get_keyring(keyring).write, context)
+
+
+def decrypt(token: str, *, keyring: str, context: str) -> str:
+    """Decrypt an envelope. Any failure raises DecryptionError, nothing else."""
+    plain, kid = _open(token, get_keyring(keyring), keyring=keyring, context=context)
     try:
         return plain.decode()
     except UnicodeDecodeError:
@@ -185,3 +192,14 @@ def decrypt(token: str, *, keyring: str, context: str) -> str:
             return plain.decode("utf-8", "surrogatepass")
         except UnicodeDecodeError:  # only reachable if someone encrypted non-UTF-8 by hand
             raise DecryptionError("not text", keyring=keyring, context=context, key_id=kid) from None
+
+
+def rewrap(token: str, *, keyring: str, context: str) -> str:
+    """The same plaintext in a fresh envelope under the keyring's write key (rotation).
+
+    Equal to ``encrypt(decrypt(token))`` without turning the plaintext into text and
+    back; raises DecryptionError exactly as ``decrypt`` does.
+    """
+    ring = get_keyring(keyring)
+    plain, _kid = _open(token, ring, keyring=keyring, context=context)
+    return _seal(plain, ring.write, context)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
-from platos.crypto import DecryptionError, decrypt, encrypt, token_key_id
+from platos.crypto import DecryptionError, decrypt, encrypt, rewrap, token_key_id
 from platos.fields import encrypted_fields
 from platos.rotation.columns import LEGACY, Column
 
@@ -218,7 +218,11 @@ def _rotate_batches(column, writer, *, to_key_id, batch_size, shard, on_failure,
             if kid == to_key_id:  # the SQL filter already skips these
                 continue
             try:
-                text = _plaintext(column, stored, key_id=kid, context=context)
+                if kid is not None:  # the usual row: re-seal the bytes, no text round trip
+                    new = rewrap(stored, keyring=keyring, context=context)
+                else:
+                    new = encrypt(_plaintext(column, stored, key_id=None, context=context),
+                                  keyring=keyring, context=context)
             except (DecryptionError, ValueError) as exc:
                 reason = exc.reason if isinstance(exc, DecryptionError) else "not valid JSON"
                 result.failed += 1
@@ -226,7 +230,7 @@ def _rotate_batches(column, writer, *, to_key_id, batch_size, shard, on_failure,
                     result.failures.append((pk, reason))
                 on_failure(column, pk, reason)
                 continue
-            changes.append((pk, stored, encrypt(text, keyring=keyring, context=context)))
+            changes.append((pk, stored, new))
         writer.submit(changes, len(rows))
 
 

@@ -155,3 +155,15 @@ def test_nonces_are_unique_across_blocks_and_a_fork():
     child_nonce = os.read(read, 12)
     parent_next = crypto._nonces.take()
     assert child_nonce != parent_next and child_nonce not in seen
+
+
+def test_rewrap_moves_a_token_to_the_write_key_with_the_same_plaintext():
+    with override_settings(PLATOS_KEYRINGS=rings(K1)):
+        old = encrypt("ünïcode payload", keyring="encryption", context="c")
+    r = rings(K1, K2)
+    with override_settings(PLATOS_KEYRINGS=r):
+        new = crypto.rewrap(old, keyring="encryption", context="c")
+        assert token_key_id(new) == r["encryption"].next.id and new != old
+        assert decrypt(new, keyring="encryption", context="c") == "ünïcode payload"
+        with pytest.raises(DecryptionError):
+            crypto.rewrap(old, keyring="encryption", context="other")  # context still binds
