@@ -30,6 +30,12 @@ logger = logging.getLogger("platos.crypto")
 ENVELOPE_PREFIX = VERSION + ":"
 
 
+def is_legacy_plaintext(value: str) -> bool:
+    """A stored value written before encryption was switched on. Anything with our
+    version prefix is an envelope, even a damaged one: never "legacy text"."""
+    return not value.startswith(ENVELOPE_PREFIX)
+
+
 def _check_unicode(text: str) -> None:
     try:
         text.encode("utf-8")
@@ -191,7 +197,7 @@ class EncryptedFieldMixin:
         try:
             text = decrypt(value, keyring=self.keyring, context=self.context)
         except DecryptionError as exc:
-            if not value.startswith(ENVELOPE_PREFIX) and settings.PLATOS_ALLOW_LEGACY_PLAINTEXT:
+            if is_legacy_plaintext(value) and settings.PLATOS_ALLOW_LEGACY_PLAINTEXT:
                 text = value  # a row written before encryption was switched on
             else:
                 logger.warning("undecryptable value: %s", exc)

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from platos.crypto import DecryptionError, decrypt, encrypt, rewrap, token_key_id
-from platos.fields import encrypted_fields
+from platos.fields import encrypted_fields, is_legacy_plaintext
 from platos.rotation.columns import LEGACY, Column
 
 # Rows per batch and per transaction. 4000 rows of ~0.5-2 KB is a few MB in memory and
@@ -100,22 +100,17 @@ def keyring_columns(keyring: str, *, using: str = DEFAULT_DB_ALIAS) -> list[Colu
     return [Column(f, using) for f in encrypted_fields(keyring)]
 
 
-def _plaintext(column: Column, stored: str, *, key_id: str | None = None, context: str | None = None) -> str:
-    """The exact text to re-encrypt, or raise DecryptionError.
+def _legacy_plaintext(column: Column, stored: str) -> str:
+    """The text of a row that is not an envelope, or raise DecryptionError.
 
-    ``key_id`` is the envelope head's key id (None: not an envelope). A value with an
-    envelope head and a damaged body is corruption, never "legacy plaintext".
+    Only rows without our version prefix count as legacy plaintext (and only in
+    legacy mode): a damaged envelope is corruption, reported, never re-wrapped.
     """
-    if key_id is None:
-        key_id = token_key_id(stored)
-    if key_id is not None:
-        return decrypt(stored, keyring=column.keyring, context=context or column.context)
-    if settings.PLATOS_ALLOW_LEGACY_PLAINTEXT:
+    if is_legacy_plaintext(stored) and settings.PLATOS_ALLOW_LEGACY_PLAINTEXT:
         column.field._loads(stored)  # a legacy JSON column must hold JSON (ValueError otherwise)
         return stored
-    raise DecryptionError(
-        "not an envelope (legacy plaintext mode is off)", keyring=column.keyring, context=column.context
-    )
+    reason = "not an envelope (legacy plaintext mode is off)" if is_legacy_plaintext(stored) else "damaged envelope"
+    raise DecryptionError(reason, keyring=column.keyring, context=column.context)
 
 
 class _Writer:
@@ -221,8 +216,7 @@ def _rotate_batches(column, writer, *, to_key_id, batch_size, shard, on_failure,
                 if kid is not None:  # the usual row: re-seal the bytes, no text round trip
                     new = rewrap(stored, keyring=keyring, context=context)
                 else:
-                    new = encrypt(_plaintext(column, stored, key_id=None, context=context),
-                                  keyring=keyring, context=context)
+                    new = encrypt(_legacy_plaintext(column, stored), keyring=keyring, context=context)
             except (DecryptionError, ValueError) as exc:
                 reason = exc.reason if isinstance(exc, DecryptionError) else "not valid JSON"
                 result.failed += 1
