@@ -10,7 +10,7 @@ def main() -> None:
     if sys.argv[1:2] == ["generate_keys"]:
         # Making keys must work before any key exists, so it does not load settings
         # (which refuse to start without keys).
-        from platos.keygen import main as generate_keys
+        from platos.core.keygen import main as generate_keys
 
         sys.exit(generate_keys(sys.argv[2:]))
     from django.core.management import execute_from_command_line

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from platos.fields import EncryptedTextField
+from platos.core.fields import EncryptedTextField
 from secrets_app.models import Environment, slug_validator
 
 SECRET_PREFIX_LENGTH = 8

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from platos.crypto import DecryptionError, decrypt, encrypt
+from platos.core.envelope import DecryptionError, decrypt, encrypt
 
 logger = logging.getLogger("platos.entities.reveal")
 

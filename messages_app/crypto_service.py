@@ -15,8 +15,8 @@ from typing import Any
 
 from django.db import models
 
-from platos.crypto import EncryptionUnavailable, get_keyring
-from platos.fields import EncryptedFieldMixin, Undecryptable
+from platos.core.envelope import EncryptionUnavailable, get_keyring
+from platos.core.fields import EncryptedFieldMixin, Undecryptable
 
 from .models import KEYRING
 

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from platos.fields import EncryptedJSONField, EncryptedTextField
+from platos.core.fields import EncryptedJSONField, EncryptedTextField
 
 KEYRING = "messages"
 

@@ -10,7 +10,7 @@ from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from platos.crypto import DecryptionError
+from platos.core.envelope import DecryptionError
 
 logger = logging.getLogger("platos.api")
 

@@ -3,10 +3,12 @@
 from django.conf import settings
 from django.core import checks
 
+from platos.core.envelope import legacy_plaintext_allowed
+
 
 @checks.register(checks.Tags.security, deploy=True)
 def legacy_plaintext_mode(app_configs, **kwargs):
-    if settings.PLATOS_ALLOW_LEGACY_PLAINTEXT:
+    if legacy_plaintext_allowed():
         return [
             checks.Warning(
                 "PLATOS_ALLOW_LEGACY_PLAINTEXT is on: plaintext values in encrypted "

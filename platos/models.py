@@ -7,14 +7,14 @@ we stop there, instead of failing later row by row, or worse, writing new rows
 under a key that does not match the rest of the data.
 
 The canary columns are ordinary encrypted fields, so they are in the rotation
-registry (``platos.fields.encrypted_fields``) and every rotation re-encrypts them
+registry (``platos.core.fields.encrypted_fields``) and every rotation re-encrypts them
 with the rest of the keyring's data.
 """
 
 from django.db import models
 
-from platos.fields import EncryptedTextField
-from platos.keys import KEYRING_VARIABLES
+from platos.core.fields import EncryptedTextField
+from platos.core.keys import KEYRING_VARIABLES
 
 CANARY_PLAINTEXT = "platos key canary v1"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import environ
 
-from platos.keys import KeyConfigError, boot_message, load_keyrings
+from platos.core.keys import KeyConfigError, boot_message, load_keyrings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -166,11 +166,11 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # Redaction is on by default: LOGGING_CONFIG installs a LogRecord factory that redacts
 # every record (every logger, every handler, exception text included) and the filter
 # below guards the configured handlers as well. See platos/logging.py.
-LOGGING_CONFIG = "platos.logging.configure"
+LOGGING_CONFIG = "platos.core.logging.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "platos.logging.RedactingFilter"}},
+    "filters": {"redact": {"()": "platos.core.logging.RedactingFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO"), "filters": ["redact"]},

@@ -10,7 +10,7 @@ from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from platos.fields import Undecryptable
+from platos.core.fields import Undecryptable
 from secrets_app import services
 from secrets_app.models import Environment, EnvironmentVariable, Project, ProjectMembership, ProviderKey, Skill
 

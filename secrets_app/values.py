@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from platos.logging import REDACTED
+from platos.core.logging import REDACTED
 
 
 class SecretValue(str):

@@ -3,7 +3,7 @@
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
-import platos.fields
+import platos.core.fields
 import uuid
 from django.conf import settings
 from django.db import migrations, models
@@ -26,9 +26,9 @@ class Migration(migrations.Migration):
                 ('slug', models.CharField(max_length=63, validators=[django.core.validators.RegexValidator('\\A[a-z0-9][a-z0-9-]{0,62}\\Z', "lowercase letters, digits and '-'")])),
                 ('display_name', models.CharField(max_length=200)),
                 ('base_url', models.URLField(max_length=500)),
-                ('service_secret', platos.fields.EncryptedTextField(editable=False, keyring='encryption')),
+                ('service_secret', platos.core.fields.EncryptedTextField(editable=False, keyring='encryption')),
                 ('secret_prefix', models.CharField(editable=False, max_length=8)),
-                ('previous_service_secret', platos.fields.EncryptedTextField(blank=True, editable=False, keyring='encryption', null=True)),
+                ('previous_service_secret', platos.core.fields.EncryptedTextField(blank=True, editable=False, keyring='encryption', null=True)),
                 ('previous_secret_valid_until', models.DateTimeField(blank=True, editable=False, null=True)),
                 ('status', models.CharField(choices=[('active', 'active'), ('disabled', 'disabled')], default='active', editable=False, max_length=10)),
                 ('last_connected_at', models.DateTimeField(blank=True, editable=False, null=True)),

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import platos.fields
+import platos.core.fields
 import uuid
 from django.conf import settings
 from django.db import migrations, models
@@ -23,8 +23,8 @@ class Migration(migrations.Migration):
                 ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('sequence', models.PositiveIntegerField()),
                 ('role', models.CharField(choices=[('system', 'System'), ('user', 'User'), ('assistant', 'Assistant'), ('tool', 'Tool')], max_length=16)),
-                ('content', platos.fields.EncryptedTextField(blank=True, keyring='messages')),
-                ('thinking_content', platos.fields.EncryptedTextField(blank=True, keyring='messages', null=True)),
+                ('content', platos.core.fields.EncryptedTextField(blank=True, keyring='messages')),
+                ('thinking_content', platos.core.fields.EncryptedTextField(blank=True, keyring='messages', null=True)),
                 ('status', models.CharField(choices=[('active', 'Active'), ('edited_out', 'Edited Out')], default='active', max_length=16)),
                 ('revision', models.PositiveIntegerField(default=1)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
@@ -59,8 +59,8 @@ class Migration(migrations.Migration):
                 ('detector', models.CharField(choices=[('pii', 'Pii'), ('injection', 'Injection'), ('grounded', 'Grounded'), ('exfiltration', 'Exfiltration'), ('tool_param', 'Tool Param'), ('rate_limit', 'Rate Limit'), ('budget', 'Budget'), ('permission', 'Permission')], db_index=True, max_length=16)),
                 ('action', models.CharField(choices=[('flag', 'Flag'), ('redact', 'Redact'), ('block', 'Block'), ('warn', 'Warn')], db_index=True, max_length=8)),
                 ('severity', models.CharField(choices=[('info', 'Info'), ('low', 'Low'), ('medium', 'Medium'), ('high', 'High'), ('critical', 'Critical')], db_index=True, max_length=8)),
-                ('detail', platos.fields.EncryptedTextField(blank=True, keyring='messages', null=True)),
-                ('meta', platos.fields.EncryptedJSONField(blank=True, keyring='messages', null=True)),
+                ('detail', platos.core.fields.EncryptedTextField(blank=True, keyring='messages', null=True)),
+                ('meta', platos.core.fields.EncryptedJSONField(blank=True, keyring='messages', null=True)),
                 ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
                 ('message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='safety_events', to='messages_app.message')),
                 ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
@@ -95,8 +95,8 @@ class Migration(migrations.Migration):
                 ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('tool_name', models.CharField(max_length=200)),
                 ('call_id', models.CharField(help_text='The id the model gave the call.', max_length=200)),
-                ('arguments', platos.fields.EncryptedJSONField(blank=True, keyring='messages')),
-                ('result', platos.fields.EncryptedJSONField(blank=True, keyring='messages', null=True)),
+                ('arguments', platos.core.fields.EncryptedJSONField(blank=True, keyring='messages')),
+                ('result', platos.core.fields.EncryptedJSONField(blank=True, keyring='messages', null=True)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tool_calls', to='messages_app.message')),
             ],

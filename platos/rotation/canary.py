@@ -22,8 +22,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
-from platos.crypto import DecryptionError, decrypt, token_key_id
-from platos.keys import KEYRING_VARIABLES
+from platos.core.envelope import DecryptionError, decrypt, token_key_id
+from platos.core.keys import KEYRING_VARIABLES
 
 logger = logging.getLogger("platos.keys")
 

@@ -11,11 +11,8 @@ from dataclasses import dataclass
 
 from django.db import connections, transaction
 
-from platos.crypto import VERSION
+from platos.core.envelope import HEADER_LEN, KEY_ID_LEN, PREFIX, header
 
-PREFIX = VERSION + ":"
-# "pv1:" + 12 hex + ":" : the envelope head that names the key id.
-HEAD_LEN = len(PREFIX) + 12 + 1
 LEGACY = "legacy plaintext"
 
 
@@ -62,8 +59,8 @@ class Column:
         table, _, col = self.q()
         sql = (
             f"SELECT CASE WHEN substr({col}, 1, {len(PREFIX)}) = %s "  # noqa: S608
-            f"AND substr({col}, {HEAD_LEN}, 1) = ':' "
-            f"THEN substr({col}, {len(PREFIX) + 1}, 12) ELSE NULL END AS kid, COUNT(*) "
+            f"AND substr({col}, {HEADER_LEN}, 1) = ':' "
+            f"THEN substr({col}, {len(PREFIX) + 1}, {KEY_ID_LEN}) ELSE NULL END AS kid, COUNT(*) "
             f"FROM {table} WHERE {col} IS NOT NULL GROUP BY 1"
         )
         with self.connection.cursor() as cursor:
@@ -76,8 +73,8 @@ class Column:
         with self.connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT COUNT(*) FROM {table} WHERE {col} IS NOT NULL "  # noqa: S608
-                f"AND substr({col}, 1, {HEAD_LEN}) <> %s",
-                [f"{PREFIX}{key_id}:"],
+                f"AND substr({col}, 1, {HEADER_LEN}) <> %s",
+                [header(key_id)],
             )
             return cursor.fetchone()[0]
 
@@ -87,8 +84,8 @@ class Column:
         where = [f"{col} IS NOT NULL"]
         params: list = []
         if skip_key_id is not None:
-            where.append(f"substr({col}, 1, {HEAD_LEN}) <> %s")
-            params.append(f"{PREFIX}{skip_key_id}:")
+            where.append(f"substr({col}, 1, {HEADER_LEN}) <> %s")
+            params.append(header(skip_key_id))
         if after is not None:
             where.append(f"{pk} > %s")
             params.append(after)

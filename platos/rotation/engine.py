@@ -13,11 +13,18 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
-from platos.crypto import DecryptionError, decrypt, encrypt, rewrap, token_key_id
-from platos.fields import encrypted_fields, is_legacy_plaintext
+from platos.core.envelope import (
+    DecryptionError,
+    decrypt,
+    encrypt,
+    is_legacy_plaintext,
+    legacy_plaintext_readable,
+    rewrap,
+    token_key_id,
+)
+from platos.core.fields import encrypted_fields
 from platos.rotation.columns import LEGACY, Column
 
 # Rows per batch and per transaction. 4000 rows of ~0.5-2 KB is a few MB in memory and
@@ -106,8 +113,8 @@ def _legacy_plaintext(column: Column, stored: str) -> str:
     Only rows without our version prefix count as legacy plaintext (and only in
     legacy mode): a damaged envelope is corruption, reported, never re-wrapped.
     """
-    if is_legacy_plaintext(stored) and settings.PLATOS_ALLOW_LEGACY_PLAINTEXT:
-        column.field._loads(stored)  # a legacy JSON column must hold JSON (ValueError otherwise)
+    if legacy_plaintext_readable(stored):
+        column.field.check_legacy(stored)  # a legacy JSON column must hold JSON (ValueError otherwise)
         return stored
     reason = "not an envelope (legacy plaintext mode is off)" if is_legacy_plaintext(stored) else "damaged envelope"
     raise DecryptionError(reason, keyring=column.keyring, context=column.context)

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
 
 from audit.services import audit_record
-from platos.keys import KEYRING_VARIABLES
+from platos.core.envelope import legacy_plaintext_allowed
+from platos.core.keys import KEYRING_VARIABLES
 from platos.rotation.canary import CanaryMismatch, canary_verify
 from platos.rotation.columns import LEGACY
 from platos.rotation.engine import (
@@ -99,7 +100,7 @@ def key_rotation_run(
     out.write(
         f"Keyring '{keyring}': rotating to key id {to_id} (writes), from "
         f"{', '.join(result.from_key_ids) or 'no other key id'}"
-        f"{' + legacy plaintext' if settings.PLATOS_ALLOW_LEGACY_PLAINTEXT else ''}; "
+        f"{' + legacy plaintext' if legacy_plaintext_allowed() else ''}; "
         f"{len(columns)} columns, {pending} rows to rotate"
         f"{f', shard {shard}' if shard.count > 1 else ''}"
         f"{' (dry run: nothing will be written)' if dry_run else ''}.\n"

@@ -7,7 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
 
-from platos.keys import KEYRING_VARIABLES
+from platos.core.envelope import legacy_plaintext_allowed
+from platos.core.keys import KEYRING_VARIABLES
 from platos.rotation.canary import canary_state
 from platos.rotation.columns import LEGACY
 from platos.rotation.engine import keyring_columns
@@ -58,7 +59,7 @@ def key_status(*, using: str = DEFAULT_DB_ALIAS) -> dict[str, Any]:
                 "canary": {"status": canary.status, "key_id": canary.key_id},
             }
         )
-    return {"keyrings": rings, "legacy_plaintext_mode": settings.PLATOS_ALLOW_LEGACY_PLAINTEXT}
+    return {"keyrings": rings, "legacy_plaintext_mode": legacy_plaintext_allowed()}
 
 
 def render_text(status: dict[str, Any]) -> str:

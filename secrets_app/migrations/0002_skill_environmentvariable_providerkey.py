@@ -3,7 +3,7 @@
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
-import platos.fields
+import platos.core.fields
 import secrets_app.models
 from django.conf import settings
 from django.db import migrations, models
@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=128, validators=[django.core.validators.RegexValidator('\\A[A-Z_][A-Z0-9_]*\\Z', "upper-case letters, digits and '_', not starting with a digit")])),
-                ('value', platos.fields.EncryptedTextField(blank=True, keyring='encryption', null=True)),
+                ('value', platos.core.fields.EncryptedTextField(blank=True, keyring='encryption', null=True)),
                 ('kind', models.CharField(choices=[('provider_key', 'provider key'), ('skill', 'skill secret'), ('tool', 'user-tool secret'), ('background', 'background operation'), ('plain', 'plain')], default='plain', max_length=20)),
                 ('version', models.PositiveIntegerField(default=1, help_text='bumped on every change of the value or kind')),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),

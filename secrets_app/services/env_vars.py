@@ -8,9 +8,9 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from audit.services import audit_record
-from platos.crypto import is_token
-from platos.fields import Undecryptable
-from platos.logging import register_secret
+from platos.core.envelope import is_token
+from platos.core.fields import Undecryptable
+from platos.core.logging import register_secret
 from secrets_app.boundaries import BoundaryError
 from secrets_app.models import Environment, EnvironmentVariable, ProviderKey
 from secrets_app.values import SecretValue

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from audit.services import audit_record
-from platos.fields import Undecryptable
+from platos.core.fields import Undecryptable
 from secrets_app.models import Environment, EnvironmentVariable, ProviderKey
 from secrets_app.services.env_vars import save_unique, validate_secret_text
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from audit.services import audit_record
-from platos.fields import Undecryptable
-from platos.logging import register_secret
+from platos.core.fields import Undecryptable
+from platos.core.logging import register_secret
 from secrets_app.boundaries import BoundaryError, register, resolve
 from secrets_app.models import Environment, EnvironmentVariable, ProjectMembership, ProviderKey
 from secrets_app.values import SecretValue

@@ -1,4 +1,4 @@
-"""Throughput of platos.crypto.encrypt/decrypt beside Fernet, MultiFernet and a bare AESGCM call.
+"""Throughput of platos.core.envelope.encrypt/decrypt beside Fernet, MultiFernet and a bare AESGCM call.
 
 Run: .venv/bin/python tests/bench/bench_fields.py [--seconds 0.3] [--rounds 5]
 
@@ -30,7 +30,7 @@ django.setup()
 from cryptography.fernet import Fernet, MultiFernet  # noqa: E402
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
 
-from platos.crypto import decrypt, encrypt  # noqa: E402
+from platos.core.envelope import decrypt, encrypt  # noqa: E402
 
 SIZES = {"200 B": 200, "2 KB": 2_000, "20 KB": 20_000}
 CONTEXT = "messages_app.Message.content"

@@ -77,8 +77,8 @@ def populate(n: int) -> None:
     from django.conf import settings
     from django.db import connection
 
-    from platos.crypto import encrypt
-    from platos.keys import load_keyrings
+    from platos.core.envelope import encrypt
+    from platos.core.keys import load_keyrings
     from platos.models import KeyCanary
     from platos.rotation import canary_ensure
 
@@ -132,7 +132,7 @@ def run_command(url: str, batch_size: int) -> tuple[float, float, int, str]:
 def naive_loop(sample: int) -> float:
     from django.conf import settings
 
-    from platos.keys import load_keyrings
+    from platos.core.keys import load_keyrings
     from tests.testapp.models import Note
 
     settings.PLATOS_KEYRINGS = load_keyrings(

@@ -14,7 +14,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from messages_app import services
-from platos.keys import load_keyrings
+from platos.core.keys import load_keyrings
 
 MARK = "zebra-plaintext"
 

@@ -15,7 +15,7 @@ from django.test import override_settings
 from messages_app import services
 from messages_app.crypto_service import MessageCryptoService
 from messages_app.models import Message, SafetyEvent, Thread, ToolCall
-from platos.crypto import is_token, token_key_id
+from platos.core.envelope import is_token, token_key_id
 
 from .conftest import K1, K2, MARK, db_pk, message_rings, secret
 

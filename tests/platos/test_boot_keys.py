@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from platos.keys import EXAMPLE_KEY_VALUES, KeyConfigError, load_keyrings, parse_key
+from platos.core.keys import EXAMPLE_KEY_VALUES, KeyConfigError, load_keyrings, parse_key
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD_ENC = "a3f09c1e5b7d2468ace0135798bdf024"  # 32 ASCII bytes (openssl rand -hex 16)

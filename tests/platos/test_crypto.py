@@ -7,9 +7,9 @@ from django.test import override_settings
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from platos import crypto
-from platos.crypto import DecryptionError, decrypt, encrypt, token_key_id
-from platos.keys import load_keyrings
+from platos.core import envelope as crypto
+from platos.core.envelope import DecryptionError, decrypt, encrypt, token_key_id
+from platos.core.keys import load_keyrings
 
 K1 = "1f2e3d4c5b6a79881f2e3d4c5b6a7988"
 K2 = "88796a5b4c3d2e1f88796a5b4c3d2e1f"

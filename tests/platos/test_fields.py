@@ -10,8 +10,8 @@ from django.db import connection
 from django.db.migrations.state import ProjectState
 from django.test import override_settings
 
-from platos.crypto import is_token, token_key_id
-from platos.fields import EncryptedTextField, Undecryptable
+from platos.core.envelope import is_token, token_key_id
+from platos.core.fields import EncryptedTextField, Undecryptable
 from tests.testapp.models import Note
 
 pytestmark = pytest.mark.django_db
@@ -178,7 +178,7 @@ def test_deconstruct_has_no_key_material():
 
     field = Note._meta.get_field("body")
     name, path, args, kwargs = field.deconstruct()
-    assert path == "platos.fields.EncryptedTextField"
+    assert path == "platos.core.fields.EncryptedTextField"
     assert kwargs == {"keyring": "messages", "null": True, "blank": True}
     for ring in settings.PLATOS_KEYRINGS.values():
         for key in ring.keys.values():
@@ -234,7 +234,7 @@ def test_values_that_could_never_be_served_back_are_refused(field, value):
 
 
 def test_loaddata_keeps_envelopes_it_cannot_decrypt_exactly_as_dumped(tmp_path, raw_column):
-    from platos.keys import load_keyrings
+    from platos.core.keys import load_keyrings
 
     k1, k2 = "a" * 64, "b" * 64
     env = {"ENCRYPTION_KEY": "c" * 64}

@@ -7,8 +7,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from platos.keygen import main
-from platos.keys import load_keyrings
+from platos.core.keygen import main
+from platos.core.keys import load_keyrings
 
 ROOT = Path(__file__).resolve().parents[2]
 

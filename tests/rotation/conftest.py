@@ -1,12 +1,15 @@
 """Keys for the rotation tests: K1 -> K2 (messages), E1 -> E2 (encryption), and helpers."""
 
 import hashlib
+import io
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 
-from platos.crypto import token_key_id
-from platos.keys import key_id, load_keyrings, parse_key
+from platos.core.envelope import token_key_id
+from platos.core.keys import key_id, load_keyrings, parse_key
 
 K1 = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
 K2 = "0f9e8d7c6b5a49382716f5e4d3c2b1a0"
@@ -106,3 +109,15 @@ def insert_legacy(rows: list[tuple[str, str]]):
     with connection.cursor() as cur:
         for body, data in rows:
             cur.execute("INSERT INTO testapp_note (label, body, data) VALUES (%s, %s, %s)", ["legacy", body, data])
+
+
+def run(command, *args):
+    """Run a management command; (exit code, stdout, stderr) as an operator would see them."""
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command(command, *args, stdout=out, stderr=err)
+        code = 0
+    except CommandError as exc:
+        code = exc.returncode
+        err.write(f"CommandError: {exc}\n")
+    return code, out.getvalue(), err.getvalue()

@@ -2,7 +2,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from platos.logging import _registry
+from platos.core.logging import _registry
 from secrets_app.models import Environment, Project, ProjectMembership
 
 # Distinctive values: searched for everywhere they must not appear.

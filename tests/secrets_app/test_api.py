@@ -173,7 +173,7 @@ def test_skill_readiness_names_only(world):
 
 
 def test_envelope_values_are_refused(world):
-    from platos.crypto import encrypt
+    from platos.core.envelope import encrypt
 
     token = encrypt(SECRET, keyring="encryption", context="secrets_app.EnvironmentVariable.value")
     r = client_for(world.admin).post(url("env-vars/"), {"name": "STOLEN", "value": token}, format="json")

@@ -4,13 +4,13 @@ import sys
 import pytest
 from django.conf import settings
 
-from platos.logging import REDACTED, RedactingFilter, _Registry, redact, register_secret
+from platos.core.logging import REDACTED, RedactingFilter, _Registry, redact, register_secret
 
 from .conftest import SECRET
 
 
 def test_on_by_default():
-    assert settings.LOGGING_CONFIG == "platos.logging.configure"
+    assert settings.LOGGING_CONFIG == "platos.core.logging.configure"
     assert getattr(logging.getLogRecordFactory(), "_platos_redacting", False)
     assert "redact" in settings.LOGGING["handlers"]["console"]["filters"]
 
@@ -71,7 +71,7 @@ def test_registry_is_bounded_and_expires(monkeypatch):
     assert registry.pattern().search("secret-value-0") is None
     assert registry.pattern().search("secret-value-4")
     clock = [1000.0]
-    monkeypatch.setattr("platos.logging.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("platos.core.logging.time.monotonic", lambda: clock[0])
     registry = _Registry(max_values=3, ttl=60)
     registry.add("expiring-secret-1")
     clock[0] += 61
@@ -89,7 +89,7 @@ def test_escaped_spellings_of_a_registered_secret_are_redacted_too(caplog):
     import json as _json
     import logging as _logging
 
-    from platos.logging import register_secret
+    from platos.core.logging import register_secret
 
     secret = "line-one-secret-AAAA\nline-two-secret-BBBB'q\\\\"
     register_secret(secret)

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
 from audit.models import AuditEvent
-from platos.crypto import decrypt
+from platos.core.envelope import decrypt
 from secrets_app.boundaries import BoundaryError
 from secrets_app.models import EnvironmentVariable, ProviderKey
 from secrets_app.services import (
@@ -130,7 +130,7 @@ def test_test_answers_exists_and_decryptable_never_the_value(world):
     assert OPENAI_KEY not in repr(result)
     EnvironmentVariable.objects.filter(name=key.env_var_name).update(value=None)
     with connection.cursor() as cur:  # a ciphertext of another column: present but undecryptable
-        from platos.crypto import encrypt
+        from platos.core.envelope import encrypt
         cur.execute("UPDATE secrets_app_environmentvariable SET value = %s WHERE name = %s",
                     [encrypt(OPENAI_KEY, keyring="encryption", context="other.Model.field"), key.env_var_name])
     assert provider_key_test(key=key, actor=world.member) == {"exists": True, "decryptable": False}

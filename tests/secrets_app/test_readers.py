@@ -4,7 +4,7 @@ import pytest
 from django.db import DatabaseError
 
 from audit.models import AuditEvent
-from platos.logging import redact
+from platos.core.logging import redact
 from secrets_app import boundaries
 from secrets_app.boundaries import BoundaryError
 from secrets_app.models import EnvironmentVariable, ProviderKey
@@ -104,7 +104,7 @@ def test_every_failure_writes_exactly_one_row(world, stored, case, key, reason):
         key = key.replace("VAR_OF_KEY", stored.env_var_name)
     if case == "decryption failed":
         # A ciphertext from another column does not decrypt here (context bound in).
-        from platos.crypto import encrypt
+        from platos.core.envelope import encrypt
         token = encrypt("x", keyring="encryption", context="secrets_app.Other.value")
         from django.db import connection
         with connection.cursor() as cur:

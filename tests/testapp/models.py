@@ -5,7 +5,7 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
-from platos.fields import EncryptedJSONField, EncryptedTextField
+from platos.core.fields import EncryptedJSONField, EncryptedTextField
 
 
 class Note(models.Model):

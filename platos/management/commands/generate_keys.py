@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from platos.keygen import main
+from platos.core.keygen import main
 
 
 class Command(BaseCommand):

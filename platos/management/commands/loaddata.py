@@ -8,7 +8,7 @@ get a stolen ciphertext decrypted.
 
 from django.core.management.commands.loaddata import Command as DjangoLoaddata
 
-from platos.fields import loading_fixtures
+from platos.core.fields import loading_fixtures
 
 
 class Command(DjangoLoaddata):

@@ -16,25 +16,23 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.apps import apps
-from django.conf import settings
 from django.core import checks, exceptions
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models.lookups import Exact, IsNull
 
-from platos.crypto import VERSION, DecryptionError, decrypt, encrypt, is_token, token_key_id
-from platos.keys import KEYRING_VARIABLES
+from platos.core.envelope import (
+    DecryptionError,
+    decrypt,
+    encrypt,
+    is_token,
+    legacy_plaintext_readable,
+    token_key_id,
+)
+from platos.core.keys import KEYRING_VARIABLES
 
 logger = logging.getLogger("platos.crypto")
-ENVELOPE_PREFIX = VERSION + ":"
-
-
-def is_legacy_plaintext(value: str) -> bool:
-    """A stored value written before encryption was switched on. Anything with our
-    version prefix is an envelope, even a damaged one: never "legacy text"."""
-    return not value.startswith(ENVELOPE_PREFIX)
-
 
 def _check_unicode(text: str) -> None:
     try:
@@ -169,6 +167,10 @@ class EncryptedFieldMixin:
     def _loads(self, text: str):
         raise NotImplementedError
 
+    def check_legacy(self, stored: str) -> None:
+        """Raise ValueError when a legacy plaintext value is not of this column's type (rotation)."""
+        self._loads(stored)
+
     # --- writes ---------------------------------------------------------------
     def get_prep_value(self, value):
         if value is None:
@@ -197,7 +199,7 @@ class EncryptedFieldMixin:
         try:
             text = decrypt(value, keyring=self.keyring, context=self.context)
         except DecryptionError as exc:
-            if is_legacy_plaintext(value) and settings.PLATOS_ALLOW_LEGACY_PLAINTEXT:
+            if legacy_plaintext_readable(value):
                 text = value  # a row written before encryption was switched on
             else:
                 logger.warning("undecryptable value: %s", exc)

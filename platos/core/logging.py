@@ -1,7 +1,7 @@
 """Log redaction: no secret value read in this process, and no common credential shape,
 reaches a log line or a logged traceback.
 
-Two layers, both switched on by ``settings.LOGGING_CONFIG = "platos.logging.configure"``:
+Two layers, both switched on by ``settings.LOGGING_CONFIG = "platos.core.logging.configure"``:
 
 * a **LogRecord factory** that redacts every record when it is created. It covers every
   logger and every handler, including handlers added after configuration (pytest's

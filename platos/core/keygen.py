@@ -14,7 +14,7 @@ import secrets
 import sys
 from pathlib import Path
 
-from platos.keys import KEYRING_VARIABLES
+from platos.core.keys import KEYRING_VARIABLES
 
 # Only the current keys: a _NEXT key is a rotation decision, not a setup step.
 KEY_VARIABLES = [current for current, _next in KEYRING_VARIABLES.values()]

@@ -18,14 +18,16 @@ import threading
 from cryptography.exceptions import InvalidTag
 from django.conf import settings
 
-from platos.keys import Keyring
+from platos.core.keys import Keyring
 
 VERSION = "pv1"
 NONCE_BYTES = 12
 TAG_BYTES = 16
 KEY_ID_LEN = 12
-_PREFIX = VERSION + ":"
-_BODY_AT = len(_PREFIX) + KEY_ID_LEN + 1  # "pv1:" + 12 hex + ":"
+PREFIX = VERSION + ":"
+HEADER_LEN = len(PREFIX) + KEY_ID_LEN + 1  # "pv1:" + 12 hex + ":"
+_PREFIX = PREFIX
+_BODY_AT = HEADER_LEN
 _HEX = frozenset("0123456789abcdef")
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
@@ -118,6 +120,27 @@ def _split(token: object) -> tuple[str, str] | None:
     if not _HEX.issuperset(kid):
         return None
     return kid, token[_BODY_AT:]
+
+
+def header(key_id: str) -> str:
+    """The envelope head naming ``key_id`` (what rotation's SQL compares a column against)."""
+    return f"{PREFIX}{key_id}:"
+
+
+def is_legacy_plaintext(value: str) -> bool:
+    """A stored value written before encryption was switched on. Anything with our
+    version prefix is an envelope, even a damaged one: never "legacy text"."""
+    return not value.startswith(PREFIX)
+
+
+def legacy_plaintext_allowed() -> bool:
+    """``PLATOS_ALLOW_LEGACY_PLAINTEXT``: read (and let rotation encrypt) legacy rows."""
+    return settings.PLATOS_ALLOW_LEGACY_PLAINTEXT
+
+
+def legacy_plaintext_readable(value: str) -> bool:
+    """The one legacy rule, for reads and rotation alike: no envelope prefix, and legacy mode on."""
+    return is_legacy_plaintext(value) and legacy_plaintext_allowed()
 
 
 def is_token(value: object) -> bool:
