@@ -87,3 +87,38 @@ def raw_column(django_db_blocker):
         return row[0] if row else None
 
     return read
+
+
+class World:
+    """Two projects, three environments, one user per role. Built from tests/factories.
+
+    acme: production (``prod``, alias ``env``), staging; beta: production (``beta_prod``,
+    alias ``other_env``). ``admin`` (ada) is admin of acme, ``member`` (max) a member of
+    acme, ``outsider`` (olga) admin of beta only, ``root`` a superuser. ``project`` is acme.
+    """
+
+
+@pytest.fixture
+def world(db) -> World:
+    from tests.factories import (
+        EnvironmentFactory,
+        ProjectFactory,
+        ProjectMembershipFactory,
+        SuperUserFactory,
+        UserFactory,
+    )
+
+    w = World()
+    w.acme = w.project = ProjectFactory(slug="acme", name="Acme")
+    w.beta = ProjectFactory(slug="beta", name="Beta")
+    w.prod = w.env = EnvironmentFactory(project=w.acme, slug="production")
+    w.staging = EnvironmentFactory(project=w.acme, slug="staging")
+    w.beta_prod = w.other_env = EnvironmentFactory(project=w.beta, slug="production")
+    w.admin = UserFactory(username="ada", password="pw-ada-123")  # noqa: S106
+    w.member = UserFactory(username="max")
+    w.outsider = UserFactory(username="olga")
+    w.root = SuperUserFactory(username="root", email="root@example.com", password="pw-root-123")  # noqa: S106
+    ProjectMembershipFactory(user=w.admin, project=w.acme, role="admin")
+    ProjectMembershipFactory(user=w.member, project=w.acme, role="member")
+    ProjectMembershipFactory(user=w.outsider, project=w.beta, role="admin")
+    return w

@@ -8,13 +8,11 @@ console, then scans every audit column (raw SQL) and every captured log record.
 import logging
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 
 from audit.models import AuditEvent
 from entities.services import entity_create, entity_secret_park, entity_secret_regenerate, entity_secret_reveal
 from messages_app import services as message_services
-from secrets_app.models import Environment, Project, ProjectMembership
 from secrets_app.services import (
     SecretsService,
     env_var_create,
@@ -37,13 +35,9 @@ GUESS = "wrong-guess-9e8d7c6b5a4f3e2d1c0b"  # noqa: S105
 MESSAGE = "my card number is 4111 1111 1111 1111"
 
 
-def test_no_secret_in_audit_rows_or_logs_across_every_flow(caplog):
+def test_no_secret_in_audit_rows_or_logs_across_every_flow(world, caplog):
     caplog.set_level(logging.DEBUG)
-    User = get_user_model()
-    admin = User.objects.create_user("ada", password="pw-ada-123", is_staff=True)
-    project = Project.objects.create(slug="acme", name="Acme")
-    env = Environment.objects.create(project=project, slug="production")
-    ProjectMembership.objects.create(user=admin, project=project, role="admin")
+    admin, env = world.admin, world.prod  # admin of acme, acting in acme/production
     secrets = [TOOL_SECRET, TOOL_SECRET_2, OPENAI, OPENAI_2, GUESS, MESSAGE]
 
     # The one secret store: write, update, reveal, read.

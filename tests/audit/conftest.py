@@ -2,10 +2,9 @@ import datetime as dt
 from types import SimpleNamespace
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from audit import services
-from secrets_app.models import Project, ProjectMembership
+from tests.factories import AuditEventFactory, ProjectFactory, ProjectMembershipFactory, UserFactory
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -15,12 +14,9 @@ def record_at(monkeypatch):
     """``record_at(when, **audit_record kwargs)``: write a row as if it were ``when``."""
 
     def record(when: dt.datetime, **kwargs):
-        kwargs.setdefault("success", True)
-        kwargs.setdefault("action", "secret.read")
-        kwargs.setdefault("actor", "system:test")
         monkeypatch.setattr(services, "timezone", SimpleNamespace(now=lambda: when))
         try:
-            return services.audit_record(**kwargs)
+            return AuditEventFactory(**kwargs)  # defaults: secret.read, success, actor system:test
         finally:
             monkeypatch.undo()
 
@@ -30,13 +26,10 @@ def record_at(monkeypatch):
 @pytest.fixture
 def make_user():
     def make(username, *, admin_of=(), member_of=(), superuser=False):
-        user = get_user_model().objects.create_user(username, is_superuser=superuser, is_staff=superuser)
-        for slug in admin_of:
-            project, _ = Project.objects.get_or_create(slug=slug, defaults={"name": slug})
-            ProjectMembership.objects.create(user=user, project=project, role="admin")
-        for slug in member_of:
-            project, _ = Project.objects.get_or_create(slug=slug, defaults={"name": slug})
-            ProjectMembership.objects.create(user=user, project=project, role="member")
+        user = UserFactory(username=username, is_superuser=superuser, is_staff=superuser)
+        for role, slugs in (("admin", admin_of), ("member", member_of)):
+            for slug in slugs:  # ProjectFactory gets or creates by slug
+                ProjectMembershipFactory(user=user, project=ProjectFactory(slug=slug, name=slug), role=role)
         return user
 
     return make

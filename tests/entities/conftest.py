@@ -5,33 +5,15 @@ import secrets
 import time
 
 import pytest
-from django.contrib.auth import get_user_model
 
-from entities.services import entity_create
-from secrets_app.models import Environment, Project, ProjectMembership
-
-
-@pytest.fixture
-def world(db):
-    User = get_user_model()
-    project = Project.objects.create(slug="acme", name="Acme")
-    env = Environment.objects.create(project=project, slug="production")
-    other_env = Environment.objects.create(project=Project.objects.create(slug="beta", name="Beta"), slug="prod")
-    admin = User.objects.create_user("alice", password="pw-alice-123")
-    ProjectMembership.objects.create(user=admin, project=project, role="admin")
-    member = User.objects.create_user("bob", password="pw-bob-123")
-    ProjectMembership.objects.create(user=member, project=project, role="member")
-    outsider = User.objects.create_user("eve", password="pw-eve-123")
-    root = User.objects.create_superuser("root", "", "pw-root-123")
-    return type("World", (), dict(project=project, env=env, other_env=other_env, admin=admin, member=member,
-                                  outsider=outsider, root=root))
+from tests.factories import ConnectedEntityFactory
 
 
 @pytest.fixture
 def make_entity(world):
+    """``make_entity(slug, env=None) -> (entity, plaintext secret)``, created by ``world.admin``."""
     def make(slug="crm", env=None):
-        return entity_create(environment=env or world.env, actor=world.admin, slug=slug,
-                             display_name=slug.upper(), base_url=f"https://{slug}.example.com")
+        return ConnectedEntityFactory.create_with_secret(environment=env or world.env, actor=world.admin, slug=slug)
     return make
 
 

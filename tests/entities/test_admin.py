@@ -98,7 +98,7 @@ def test_another_user_gets_already_shown_and_is_audited(admin_client, client_fac
 
 def test_non_staff_cannot_open_the_page(client_factory, admin_client, world):
     entity = create(admin_client, world)
-    r = client_factory(world.admin).get(page(entity.pk))  # alice: project admin, not staff
+    r = client_factory(world.admin).get(page(entity.pk))  # ada: project admin, not staff
     assert r.status_code == 302 and "/admin/login/" in r.url
 
 

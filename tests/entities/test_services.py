@@ -23,7 +23,7 @@ def test_create_stores_only_ciphertext_and_a_prefix(world, make_entity, raw_colu
     assert ConnectedEntity.objects.get(pk=entity.pk).service_secret == secret
     assert entity.secret_prefix == secret[:8]
     row = AuditEvent.objects.get(action="entity.create")
-    assert (row.actor, row.key, row.scope, row.success) == ("alice", "crm", "acme/production", True)
+    assert (row.actor, row.key, row.scope, row.success) == ("ada", "crm", "acme/production", True)
     assert secret not in str(row.__dict__)
 
 

@@ -9,12 +9,11 @@ import logging
 import uuid
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection
 from rest_framework.test import APIClient
 
-from messages_app import services
 from platos.core.keys import load_keyrings
+from tests.factories import StaffUserFactory, ThreadFactory
 
 MARK = "zebra-plaintext"
 
@@ -69,7 +68,7 @@ def raw_column(raw_column):
 def staff(db):
     from django.contrib.auth.models import Permission
 
-    user = get_user_model().objects.create_user("staff", "s@example.com", "pw", is_staff=True)
+    user = StaffUserFactory(username="staff", email="s@example.com", password="pw")  # noqa: S106
     user.user_permissions.add(Permission.objects.get(codename="view_message_plaintext"))
     return user
 
@@ -83,4 +82,4 @@ def api(staff):
 
 @pytest.fixture
 def thread(staff):
-    return services.thread_create(title="support chat", created_by=staff)
+    return ThreadFactory(title="support chat", created_by=staff)

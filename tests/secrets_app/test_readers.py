@@ -12,11 +12,11 @@ from secrets_app.services import (
     ScopedEnvService,
     SecretsService,
     env_var_create,
-    provider_key_create,
     provider_key_disable,
     provider_key_revoke,
 )
 from secrets_app.values import SecretValue
+from tests.factories import EnvironmentVariableFactory, ProviderKeyFactory
 
 from .conftest import OPENAI_KEY, SECRET
 
@@ -25,9 +25,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def stored(world):
-    env_var_create(environment=world.prod, name="TOOL_TOKEN", value=SECRET, kind="tool", actor=world.admin)
-    key = provider_key_create(environment=world.prod, provider="openai", label="main", secret=OPENAI_KEY,
-                              actor=world.admin)
+    EnvironmentVariableFactory(environment=world.prod, name="TOOL_TOKEN", value=SECRET, kind="tool", actor=world.admin)
+    key = ProviderKeyFactory(environment=world.prod, provider="openai", label="main", secret=OPENAI_KEY,
+                             actor=world.admin)
     mark_audit()
     return key
 

@@ -1,28 +1,14 @@
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from secrets_app.models import Environment, Project, ProjectMembership
 from secrets_app.selectors import environment_get_for_user, project_list_for_user
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def world():
-    User = get_user_model()
-    a, b = Project.objects.create(slug="acme", name="Acme"), Project.objects.create(slug="beta", name="Beta")
-    Environment.objects.create(project=a, slug="production")
-    Environment.objects.create(project=b, slug="production")
-    member = User.objects.create_user("member")
-    ProjectMembership.objects.create(user=member, project=a, role="member")
-    root = User.objects.create_superuser("root", "", "pw")
-    return member, root
-
-
 def test_member_sees_own_project_only(world):
-    member, root = world
+    member, root = world.member, world.root  # member of acme; superuser
     assert list(project_list_for_user(user=member).values_list("slug", flat=True)) == ["acme"]
     assert project_list_for_user(user=root).count() == 2
     assert environment_get_for_user(user=member, project="acme", environment="production").scope == "acme/production"
@@ -31,7 +17,7 @@ def test_member_sees_own_project_only(world):
 
 
 def test_role_is_enforced(world):
-    member, root = world
+    member, root = world.member, world.root  # member of acme; superuser
     with pytest.raises(PermissionDenied):
         environment_get_for_user(user=member, project="acme", environment="production", role="admin")
     assert environment_get_for_user(user=root, project="beta", environment="production", role="admin")
