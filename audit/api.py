@@ -1,10 +1,13 @@
-"""GET /agent/v1/monitoring/admin-audit: the audit log for project admins and superusers."""
+"""GET /agent/v1/monitoring/admin-audit: the audit log for project admins and superusers.
+
+Which projects a user administers is the store's rule, a layer above this app: the
+view is given it as ``projects_for_user`` through ``as_view()`` where the URL is
+mounted (``platos/urls.py``, the operations layer), so nothing here imports it.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-
-from django.utils.dateparse import parse_datetime
+from django.core.exceptions import ImproperlyConfigured
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
@@ -21,30 +24,7 @@ from audit.serializers import (
     AuditEventPageSerializer,
 )
 from audit.services import audit_record
-from platos.api import CursorPage
-
-
-class AuditCursorPage(CursorPage):
-    """Newest first; a bad cursor is a 400 naming ``cursor`` (DRF answers 404)."""
-
-    ordering = ORDERING
-
-    def decode_cursor(self, request):
-        try:
-            cursor = super().decode_cursor(request)
-        except exceptions.NotFound:
-            cursor = False
-        if cursor is False or (cursor is not None and cursor.position is not None
-                               and not _is_datetime(cursor.position)):
-            raise exceptions.ValidationError({"cursor": ["invalid cursor; use the next link as given"]})
-        return cursor
-
-
-def _is_datetime(text: str) -> bool:
-    try:
-        return isinstance(parse_datetime(text), dt.datetime)
-    except ValueError:
-        return False
+from platos.api import paginated_response
 
 
 class _NoFormatOverride:
@@ -83,7 +63,15 @@ class AdminAuditListApi(APIView):
 
     permission_classes = [IsAuthenticated]
     content_negotiation_class = FormatIsAParameter
-    pagination_class = AuditCursorPage
+    ordering = ORDERING
+    # ``projects_for_user(user) -> slugs`` of the projects the user administers; set by as_view().
+    projects_for_user = None
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        if not callable(initkwargs.get("projects_for_user")):
+            raise ImproperlyConfigured("AdminAuditListApi.as_view() needs projects_for_user=<callable>")
+        return super().as_view(**initkwargs)
 
     @extend_schema(
         operation_id="monitoring_admin_audit_list",
@@ -100,7 +88,7 @@ class AdminAuditListApi(APIView):
     )
     def get(self, request):
         # Who may look comes first: an outsider learns nothing, not even which parameters are wrong.
-        qs = audit_event_list_for_user(user=request.user)
+        qs = audit_event_list_for_user(user=request.user, admin_projects=self.projects_for_user)
         unknown = sorted(set(request.query_params) - KNOWN_PARAMS)
         if unknown:
             raise exceptions.ValidationError({name: ["unknown parameter"] for name in unknown})
@@ -112,6 +100,4 @@ class AdminAuditListApi(APIView):
             # is where a pasted secret would end up).
             audit_record(action="audit.export", success=True, request=request, extra={"via": "api"})
             return csv_response(audit_event_iter(qs))
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(AuditEventOutputSerializer(page, many=True).data)
+        return paginated_response(self, qs, AuditEventOutputSerializer)

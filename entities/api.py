@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import permissions, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,16 +20,13 @@ from entities.serializers import (
     HeartbeatOutput,
     WhoamiOutput,
 )
-from secrets_app.models import ProjectMembership
-from secrets_app.selectors import environment_get_for_user
+from platos.api import paginated_response
+from secrets_app.scopes import InScope
 
-ADMIN = ProjectMembership.Role.ADMIN
 TAG = ["connected entities"]
-
-
-def _environment(request, kwargs, *, role=None):
-    return environment_get_for_user(user=request.user, project=kwargs["project"],
-                                    environment=kwargs["environment"], role=role)
+# The scope rule of every project-scoped view here: members read, admins write, outsiders get 404.
+# InScope sets self.environment.
+SCOPED = [permissions.IsAuthenticated, InScope]
 
 
 def _secret_response(entity, secret, *, status_code):
@@ -40,35 +37,36 @@ def _secret_response(entity, secret, *, status_code):
 
 
 class EntityListCreateApi(GenericAPIView):
+    # A GenericAPIView only so the schema shows the paginated list; paging is paginated_response's.
     serializer_class = EntityOutput
+    permission_classes = SCOPED
 
     @extend_schema(tags=TAG, responses=EntityOutput(many=True), summary="List connected entities")
     def get(self, request, **kwargs):
-        environment = _environment(request, kwargs)
-        page = self.paginate_queryset(selectors.entity_list(environment=environment))
-        return self.get_paginated_response(EntityOutput(page, many=True).data)
+        return paginated_response(self, selectors.entity_list(environment=self.environment), EntityOutput)
 
     @extend_schema(tags=TAG, request=EntityCreateInput, responses={201: EntitySecretOutput},
                    summary="Create a connected entity (the response carries its secret, once)")
     def post(self, request, **kwargs):
-        environment = _environment(request, kwargs, role=ADMIN)
         data = EntityCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        entity, secret = services.entity_create(environment=environment, actor=request.user, request=request,
+        entity, secret = services.entity_create(environment=self.environment, actor=request.user, request=request,
                                                 **data.validated_data)
         return _secret_response(entity, secret, status_code=status.HTTP_201_CREATED)
 
 
 class EntityDetailApi(APIView):
+    permission_classes = SCOPED
+
     @extend_schema(tags=TAG, responses=EntityOutput, summary="Get a connected entity")
     def get(self, request, slug, **kwargs):
-        entity = selectors.entity_get(environment=_environment(request, kwargs), slug=slug)
+        entity = selectors.entity_get(environment=self.environment, slug=slug)
         return Response(EntityOutput(entity).data)
 
     @extend_schema(tags=TAG, request=EntityUpdateInput, responses=EntityOutput,
                    summary="Change a connected entity's display name or base URL")
     def patch(self, request, slug, **kwargs):
-        entity = selectors.entity_get(environment=_environment(request, kwargs, role=ADMIN), slug=slug)
+        entity = selectors.entity_get(environment=self.environment, slug=slug)
         data = EntityUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
         entity = services.entity_update(entity=entity, actor=request.user, request=request, **data.validated_data)
@@ -76,18 +74,22 @@ class EntityDetailApi(APIView):
 
 
 class EntityDisableApi(APIView):
+    permission_classes = SCOPED
+
     @extend_schema(tags=TAG, request=None, responses=EntityOutput, summary="Disable a connected entity")
     def post(self, request, slug, **kwargs):
-        entity = selectors.entity_get(environment=_environment(request, kwargs, role=ADMIN), slug=slug)
+        entity = selectors.entity_get(environment=self.environment, slug=slug)
         entity = services.entity_disable(entity=entity, actor=request.user, request=request)
         return Response(EntityOutput(entity).data)
 
 
 class EntityRegenerateSecretApi(APIView):
+    permission_classes = SCOPED
+
     @extend_schema(tags=TAG, request=EntityRegenerateInput, responses=EntitySecretOutput,
                    summary="Regenerate the secret (the response carries the new one, once)")
     def post(self, request, slug, **kwargs):
-        entity = selectors.entity_get(environment=_environment(request, kwargs, role=ADMIN), slug=slug)
+        entity = selectors.entity_get(environment=self.environment, slug=slug)
         data = EntityRegenerateInput(data=request.data)
         data.is_valid(raise_exception=True)
         entity, secret = services.entity_secret_regenerate(

@@ -6,7 +6,6 @@ exists; then the permission narrows to members of the thread's project.
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, status
@@ -14,7 +13,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from platos.api import CursorPage, paginated_response
+from platos.api import paginated_response
 
 from . import selectors, services
 from .models import Message, Thread
@@ -41,12 +40,6 @@ PAGE_PARAMETERS = [
 ERRORS = {400: OpenApiTypes.OBJECT, 401: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT}
 
 
-class MessagePage(CursorPage):
-    """Messages read in thread order: oldest first, by their unique sequence number."""
-
-    ordering = "sequence"
-
-
 class CanViewMessagePlaintext(permissions.BasePermission):
     """The API answers with decrypted conversation text: the same permission the admin asks for."""
 
@@ -61,16 +54,6 @@ class StaffApi(APIView):
     # plaintext permission (a staff user without it would otherwise read everything here).
     permission_classes = [permissions.IsAdminUser, CanViewMessagePlaintext]
 
-    def paginate(self, request, queryset, serializer_class, page_class=CursorPage, prepare=None):
-        return paginated_response(self, queryset, serializer_class, page_class=page_class, prepare=prepare)
-
-
-def _field_errors(exc: DjangoValidationError, rename: dict[str, str] | None = None) -> ValidationError:
-    rename = rename or {}
-    if hasattr(exc, "error_dict"):
-        return ValidationError({rename.get(k, k): v for k, v in exc.message_dict.items()})
-    return ValidationError({"non_field_errors": exc.messages})
-
 
 class ThreadListCreateApi(StaffApi):
     @extend_schema(
@@ -78,7 +61,7 @@ class ThreadListCreateApi(StaffApi):
         responses={200: paginated(ThreadOutputSerializer, "PaginatedThreadList"), **ERRORS},
     )
     def get(self, request):
-        return self.paginate(request, selectors.thread_list(), ThreadOutputSerializer)
+        return paginated_response(self, selectors.thread_list(), ThreadOutputSerializer)
 
     @extend_schema(
         tags=[TAG], operation_id="threads_create", request=ThreadInputSerializer,
@@ -98,6 +81,8 @@ class ThreadDetailApi(StaffApi):
 
 
 class ThreadMessagesApi(StaffApi):
+    ordering = "sequence"  # thread order: oldest first, by the unique sequence number
+
     @extend_schema(
         tags=[TAG], operation_id="threads_messages_list",
         parameters=[MessageListQuerySerializer, *PAGE_PARAMETERS],
@@ -108,8 +93,8 @@ class ThreadMessagesApi(StaffApi):
         query.is_valid(raise_exception=True)
         thread = selectors.thread_get(thread_id=thread_id)
         messages = selectors.message_list(thread=thread, include_edited=query.validated_data["include_edited"])
-        return self.paginate(
-            request, messages, MessageOutputSerializer, page_class=MessagePage,
+        return paginated_response(
+            self, messages, MessageOutputSerializer,
             prepare=lambda page: selectors.message_tool_calls_attach(messages=page),
         )
 
@@ -141,12 +126,9 @@ class MessageEditApi(StaffApi):
         message = selectors.message_get(message_id=message_id)
         data = MessageEditInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            revision, _rerun = services.message_edit_and_rerun(
-                message=message, content=data.validated_data["content"], requested_by=request.user
-            )
-        except DjangoValidationError as exc:
-            raise _field_errors(exc, {"message": "non_field_errors"}) from None
+        revision, _rerun = services.message_edit_and_rerun(
+            message=message, content=data.validated_data["content"], requested_by=request.user
+        )
         return Response(MessageEditOutputSerializer(revision).data, status=status.HTTP_201_CREATED)
 
 
@@ -189,7 +171,7 @@ class SafetyEventListCreateApi(StaffApi):
             thread_id=f.get("thread"), user_id=f.get("user"),
             created_after=f.get("created_after"), created_before=f.get("created_before"),
         )
-        return self.paginate(request, events, SafetyEventOutputSerializer)
+        return paginated_response(self, events, SafetyEventOutputSerializer)
 
     @extend_schema(
         tags=[TAG], operation_id="safety_events_create", request=SafetyEventInputSerializer,

@@ -104,7 +104,8 @@ def message_edit_and_rerun(*, message: Message, content: str, requested_by=None)
     thread = _lock_thread(message.thread)
     message = Message.objects.select_for_update().get(pk=message.pk)
     if message.status != Message.Status.ACTIVE:
-        raise ValidationError({"message": ["Only an active message can be edited; this one was edited out."]})
+        # Not a field error: the message is the URL's, so the API answers non_field_errors.
+        raise ValidationError("Only an active message can be edited; this one was edited out.")
     superseded = Message.objects.filter(thread=thread, status=Message.Status.ACTIVE, sequence__gte=message.sequence)
     # A rerun still waiting for a revision that is now edited out must not run.
     PendingRerun.objects.filter(

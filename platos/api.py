@@ -1,4 +1,7 @@
-"""API plumbing shared by every app: pagination shape and the one exception handler."""
+"""API plumbing shared by every app: the one cursor pagination, its helper, the one exception handler.
+
+Core level: imports DRF, Django and ``platos.core`` only, never an app.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +14,23 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from platos.core.envelope import DecryptionError
+from platos.core.errors import ApplicationError, NotFound, Refused
+
+__all__ = ["ApplicationError", "CursorPage", "NotFound", "Refused", "exception_handler", "paginated_response"]
 
 logger = logging.getLogger("platos.api")
 
+INVALID_CURSOR = {"cursor": ["invalid cursor; use the next link as given"]}
+
 
 class CursorPage(pagination.CursorPagination):
-    """``{"results": [...], "next": <url or null>}`` with ``?limit=`` (1-500, default 50)."""
+    """The one pagination of every list: ``{"results": [...], "next": <url or null>}``.
+
+    ``?limit=`` is 1-500 (default 50). The order is the view's ``ordering`` attribute
+    (default newest first by ``created_at``). A cursor that was not handed out by a
+    ``next`` link (garbage, or a forged position that does not fit the ordering
+    field) is a 400 naming ``cursor``, never a 404 or a 500.
+    """
 
     page_size = 50
     max_page_size = 500
@@ -37,6 +51,35 @@ class CursorPage(pagination.CursorPagination):
             )
         return size
 
+    def get_ordering(self, request, queryset, view):
+        ordering = getattr(view, "ordering", None) or self.ordering
+        return (ordering,) if isinstance(ordering, str) else tuple(ordering)
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self._model = queryset.model
+        return super().paginate_queryset(queryset, request, view=view)
+
+    def decode_cursor(self, request):
+        try:
+            cursor = super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise exceptions.ValidationError(INVALID_CURSOR) from None
+        if cursor is not None and cursor.position is not None and not self._position_fits(cursor.position):
+            raise exceptions.ValidationError(INVALID_CURSOR)
+        return cursor
+
+    def _position_fits(self, position: str) -> bool:
+        """Whether ``position`` is a value of the ordering field (so filtering on it cannot fail)."""
+        try:
+            field = self._model._meta.get_field(self.ordering[0].lstrip("-"))
+        except django_exceptions.FieldDoesNotExist:
+            return True  # an annotation: nothing to check against
+        try:
+            field.to_python(position)
+        except (django_exceptions.ValidationError, ValueError, TypeError):
+            return False
+        return True
+
     def get_paginated_response(self, data):
         return Response({"results": data, "next": self.get_next_link()})
 
@@ -51,34 +94,32 @@ class CursorPage(pagination.CursorPagination):
         }
 
 
-def paginated_response(view, queryset, serializer_class, *, page_class=None, prepare=None) -> Response:
+def paginated_response(view, queryset, serializer_class, *, prepare=None) -> Response:
     """One page of ``queryset`` in the list shape every endpoint answers: ``{"results", "next"}``.
 
-    ``page_class`` defaults to the view's ``pagination_class`` (else CursorPage);
+    The one way every list endpoint pages: CursorPage, in the view's ``ordering``.
     ``prepare(page) -> rows`` turns the page into what the serializer reads (one
     extra query for the whole page, never one per row).
     """
-    paginator = (page_class or getattr(view, "pagination_class", None) or CursorPage)()
+    paginator = CursorPage()
     page = paginator.paginate_queryset(queryset, view.request, view=view)
     rows = prepare(page) if prepare is not None else page
     return paginator.get_paginated_response(serializer_class(rows, many=True).data)
 
 
 def exception_handler(exc, context):
-    """Domain errors become HTTP errors; nothing secret reaches the response."""
+    """Domain errors become HTTP errors, here and nowhere else; nothing secret reaches the response."""
+    if isinstance(exc, ApplicationError):
+        if isinstance(exc, DecryptionError):
+            # The message names keyring/context/key id only.
+            logger.error("decryption failed while serving %s: %s", context["request"].path, exc)
+        # No set_rollback() (DRF's handler calls it): a refused secret read has already
+        # written its audit row, and that row must stay.
+        body = {"detail": exc.public_detail(), "code": exc.code, **exc.public_extra()}
+        return Response(body, status=exc.status_code)
     if isinstance(exc, django_exceptions.ValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail)
     elif isinstance(exc, django_exceptions.ObjectDoesNotExist):
         exc = Http404()
-    elif isinstance(exc, DecryptionError):
-        # A stored value that cannot be decrypted is a state of that item, not a crash:
-        # a clear error (409), never ciphertext and never a 500 with a trace. The
-        # message names keyring/context/key id only.
-        logger.error("decryption failed while serving %s: %s", context["request"].path, exc)
-        return Response(
-            {"detail": "The stored value could not be decrypted.", "code": "decryption_failed",
-             "key_id": exc.key_id},
-            status=409,
-        )
     return drf_exception_handler(exc, context)

@@ -101,7 +101,6 @@ def violations(files: list[Path]) -> list[str]:
     return sorted(set(found))
 
 
-@pytest.mark.xfail(strict=True, reason="audit/selectors still imports secrets_app (scopes move in progress)")
 def test_imports_point_down():
     files = source_files()
     assert len(files) > 50  # the walk found the code (a wrong ROOT would pass vacuously)

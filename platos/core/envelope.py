@@ -18,6 +18,7 @@ import threading
 from cryptography.exceptions import InvalidTag
 from django.conf import settings
 
+from platos.core.errors import ApplicationError
 from platos.core.keys import Keyring
 
 VERSION = "pv1"
@@ -35,8 +36,21 @@ _PAD = (b"", b"===", b"==", b"=")  # by len(body) % 4 (1 is never valid; a2b_bas
 _B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
-class DecryptionError(Exception):
-    """A token could not be decrypted. Names key id and context; never key or plaintext."""
+class DecryptionError(ApplicationError):
+    """A token could not be decrypted. Names key id and context; never key or plaintext.
+
+    Served by the API as a 409 with a fixed text and the key id only: a stored value
+    that cannot be decrypted is a state of that item, not a crash.
+    """
+
+    status_code = 409
+    code = "decryption_failed"
+
+    def public_detail(self) -> str:
+        return "The stored value could not be decrypted."
+
+    def public_extra(self) -> dict:
+        return {"key_id": self.key_id}
 
     def __init__(self, reason: str, *, keyring: str, context: str, key_id: str | None = None):
         self.reason = reason

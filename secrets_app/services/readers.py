@@ -13,8 +13,9 @@ from django.views.decorators.debug import sensitive_variables
 from audit.services import audit_record
 from platos.core.fields import Undecryptable
 from platos.core.logging import register_secret
-from secrets_app.boundaries import BoundaryError, register, resolve
-from secrets_app.models import Environment, EnvironmentVariable, ProjectMembership, ProviderKey
+from secrets_app.boundaries import ENV_VAR, BoundaryError, register, resolve
+from secrets_app.models import Environment, EnvironmentVariable, ProviderKey
+from secrets_app.scopes import actor_may_read
 from secrets_app.values import SecretValue
 
 logger = logging.getLogger("platos.secrets")
@@ -63,6 +64,7 @@ def provider_key_reader(*, name: str, environment: Environment) -> str:
     return ScopedEnvService.get(environment=environment, name=key.env_var_name)
 
 
+register(ENV_VAR, ScopedEnvService.get)
 register("provider_key", provider_key_reader)
 
 
@@ -76,17 +78,6 @@ def _resolve_scope(scope) -> Environment:
     if env is None:
         raise BoundaryError("unknown_scope", f"no scope {scope!r}")
     return env
-
-
-def _may_read(actor, environment: Environment) -> bool:
-    """Users need a membership of the project (superusers don't); service actors are trusted code."""
-    if isinstance(actor, str):
-        return bool(actor)
-    if not getattr(actor, "is_authenticated", False) or not getattr(actor, "is_active", False):
-        return False
-    if actor.is_superuser:
-        return True
-    return ProjectMembership.objects.filter(user=actor, project_id=environment.project_id).exists()
 
 
 class SecretsService:
@@ -120,7 +111,7 @@ class SecretsService:
                 with transaction.atomic():
                     environment = _resolve_scope(scope)
                     scope_text = environment.scope
-                    if not _may_read(actor, environment):
+                    if not actor_may_read(actor=actor, environment=environment):
                         raise BoundaryError("no_permission", f"{actor} may not read secrets of {scope_text}")
                     boundary, name, reader = resolve(key)
                     plaintext = reader(name=name, environment=environment)

@@ -6,11 +6,15 @@ import io
 import json
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from audit.api import AdminAuditListApi
 from audit.csv_export import csv_cell
 from audit.models import AuditEvent
+from audit.selectors import audit_event_list_for_user
+from platos.core.errors import Refused
 from tests.audit.conftest import T0
 
 pytestmark = pytest.mark.django_db
@@ -154,6 +158,8 @@ def test_row_shape_has_no_value_field(log, make_user):
     ({"format": "xml"}, "format"),
     ({"cursor": "!!notbase64"}, "cursor"),
     ({"cursor": "cD1ub3RhZGF0ZQ=="}, "cursor"),  # p=notadate
+    ({"cursor": "cj14"}, "cursor"),  # r=x
+    ({"cursor": "bz0tMQ=="}, "cursor"),  # o=-1
     ({"acter": "alice"}, "acter"),
 ])
 def test_bad_parameters_get_a_400_naming_them(log, make_user, params, bad):
@@ -230,3 +236,23 @@ def test_csv_export_is_itself_audited(log, make_user):
     _csv(_client(ada).get(URL, {"format": "csv"}))
     row = AuditEvent.objects.get(action="audit.export")
     assert (row.actor, row.actor_user_id, row.extra) == ("ada", ada.id, {"via": "api"})
+
+
+def test_the_project_rule_is_passed_in_and_asked_for_non_superusers_only(log, make_user):
+    asked = []
+
+    def projects_for_user(user):
+        asked.append(user.username)
+        return ["acme"]
+
+    assert audit_event_list_for_user(user=make_user("root", superuser=True), admin_projects=projects_for_user)
+    assert asked == []
+    rows = audit_event_list_for_user(user=make_user("mia"), admin_projects=projects_for_user)
+    assert asked == ["mia"] and {r.project for r in rows} == {"acme"}
+    with pytest.raises(Refused):
+        audit_event_list_for_user(user=make_user("nobody"), admin_projects=lambda user: [])
+
+
+def test_the_view_cannot_be_mounted_without_the_project_rule():
+    with pytest.raises(ImproperlyConfigured):
+        AdminAuditListApi.as_view()

@@ -48,8 +48,9 @@ def main() -> int:
     old_config = setup_databases(verbosity=0, interactive=False)
     try:
         from messages_app import selectors, services
-        from messages_app.api import MessagePage, StaffApi
+        from messages_app.api import StaffApi, ThreadMessagesApi
         from messages_app.serializers import MessageListQuerySerializer, MessageOutputSerializer
+        from platos.api import CursorPage
         from tests.testapp.models import PlainMessage
 
         class PlainListApi(APIView):
@@ -58,13 +59,14 @@ def main() -> int:
             stored in plain TextFields. What differs is the decryption."""
 
             permission_classes = StaffApi.permission_classes
+            ordering = ThreadMessagesApi.ordering
 
             def get(self, request, thread_id):
                 query = MessageListQuerySerializer(data=request.query_params)
                 query.is_valid(raise_exception=True)
                 thread = selectors.thread_get(thread_id=thread_id)
                 rows = PlainMessage.objects.filter(thread_id=thread.pk, status="active")
-                paginator = MessagePage()
+                paginator = CursorPage()
                 page = selectors.message_tool_calls_attach(
                     messages=paginator.paginate_queryset(rows, request, view=self)
                 )

@@ -91,3 +91,11 @@ def test_paths_are_in_the_openapi_schema(api):
               "/agent/v1/projects/{project}/environments/{environment}/entities/{slug}/regenerate-secret/",
               "/agent/v1/entity/whoami", "/agent/v1/entity/heartbeat"):
         assert p in paths
+
+
+@pytest.mark.parametrize("cursor", ["!!notbase64", "cj14", "cD1ub3RhZGF0ZQ=="])  # garbage; r=x; p=notadate
+def test_a_forged_cursor_is_a_400_naming_it(api, make_entity, cursor):
+    make_entity("crm")
+    response = api.get(BASE, {"cursor": cursor})
+    assert response.status_code == 400, response.content
+    assert response.json() == {"cursor": ["invalid cursor; use the next link as given"]}

@@ -275,3 +275,12 @@ def test_json_the_api_could_never_serve_back_is_a_400_and_nothing_is_stored(api,
     assert response.status_code == 400, response.content
     assert not SafetyEvent.objects.exists()
     assert api.get("/agent/v1/safety-events/").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/agent/v1/threads/", "/agent/v1/threads/{thread}/messages/",
+                                  "/agent/v1/safety-events/"])
+@pytest.mark.parametrize("cursor", ["!!notbase64", "cj14", "cD1ub3RhZGF0ZQ==", "cD1hYmM="])  # p=notadate; p=abc
+def test_a_forged_cursor_is_a_400_naming_it(api, thread, path, cursor):
+    response = api.get(path.format(thread=thread.pk), {"cursor": cursor})
+    assert response.status_code == 400, response.content
+    assert response.json() == {"cursor": ["invalid cursor; use the next link as given"]}

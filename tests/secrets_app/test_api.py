@@ -193,3 +193,16 @@ def test_secret_fields_are_hidden_from_error_reports(world):
     r = client_for(world.admin).post(url("env-vars/"), {"name": "FORM_VAR", "value": SECRET})  # multipart form
     assert r.status_code == 201
     assert set(r.wsgi_request.sensitive_post_parameters) == {"value", "secret"}
+
+
+FORGED = ["!!notbase64", "cj14", "bz0tMQ=="]  # garbage; r=x; o=-1
+
+
+@pytest.mark.parametrize(("path", "cursor"), [
+    *((path, cursor) for path in ("env-vars/", "provider-keys/", "skills/") for cursor in FORGED),
+    ("provider-keys/", "cD1ub3RhZGF0ZQ=="),  # p=notadate, where the order is by created_at
+])
+def test_a_forged_cursor_is_a_400_naming_it(world, path, cursor):
+    response = client_for(world.member).get(url(path), {"cursor": cursor})
+    assert response.status_code == 400, response.content
+    assert response.json() == {"cursor": ["invalid cursor; use the next link as given"]}
