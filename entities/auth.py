@@ -21,6 +21,7 @@ import hmac
 import re
 import time
 import uuid
+from collections.abc import Callable
 
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -78,6 +79,25 @@ def _candidate_secrets(entity: ConnectedEntity) -> list[tuple[str, bool]]:
     return out
 
 
+@sensitive_variables("presented", "secret", "candidate")
+def _match_candidate(
+    entity: ConnectedEntity, presented: bytes, *, expected: Callable[[str], bytes], failure: str
+) -> bool:
+    """Whether the previous (grace) secret matched ``presented``; raise ``failure`` if none did.
+
+    ``expected(secret)`` is what a holder of ``secret`` would present. Every candidate
+    is compared, so timing does not tell which one matched.
+    """
+    matched = None
+    for secret, is_previous in _candidate_secrets(entity):
+        candidate = expected(secret)
+        if hmac.compare_digest(presented, candidate) and matched is None:
+            matched = is_previous
+    if matched is None:
+        raise _Failed(failure, entity)
+    return matched
+
+
 class _EntityAuthentication(authentication.BaseAuthentication):
     method = ""
 
@@ -129,17 +149,10 @@ class EntityBearerAuthentication(_EntityAuthentication):
     def engages(self, request) -> bool:
         return request.META.get("HTTP_AUTHORIZATION", "").startswith("Bearer ")
 
-    @sensitive_variables("presented", "candidates", "secret")
+    @sensitive_variables("presented")
     def verify(self, request, entity: ConnectedEntity) -> bool:
         presented = request.META["HTTP_AUTHORIZATION"][len("Bearer "):].strip().encode()
-        matched = None
-        for secret, is_previous in _candidate_secrets(entity):
-            # Compare against every candidate so timing does not tell which one matched.
-            if hmac.compare_digest(presented, secret.encode()) and matched is None:
-                matched = is_previous
-        if matched is None:
-            raise _Failed("wrong_secret", entity)
-        return matched
+        return _match_candidate(entity, presented, expected=str.encode, failure="wrong_secret")
 
 
 class EntitySignatureAuthentication(_EntityAuthentication):
@@ -150,7 +163,6 @@ class EntitySignatureAuthentication(_EntityAuthentication):
     def engages(self, request) -> bool:
         return "HTTP_X_PLATOS_SIGNATURE" in request.META
 
-    @sensitive_variables("candidates", "secret")
     def verify(self, request, entity: ConnectedEntity) -> bool:
         meta = request.META
         timestamp = meta.get("HTTP_X_PLATOS_TIMESTAMP", "")
@@ -165,14 +177,10 @@ class EntitySignatureAuthentication(_EntityAuthentication):
         if not _HEX_SIGNATURE.match(signature):
             raise _Failed("malformed_signature", entity)
         message = f"{timestamp}.{nonce}.".encode() + request._request.body
-        presented = signature.lower().encode()
-        matched = None
-        for secret, is_previous in _candidate_secrets(entity):
-            expected = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest().encode()
-            if hmac.compare_digest(presented, expected) and matched is None:
-                matched = is_previous
-        if matched is None:
-            raise _Failed("bad_signature", entity)
+        matched = _match_candidate(
+            entity, signature.lower().encode(), failure="bad_signature",
+            expected=lambda secret: hmac.new(secret.encode(), message, hashlib.sha256).hexdigest().encode(),
+        )
         # The nonce is claimed only after the signature checks out, so nobody
         # without the secret can burn a legitimate client's nonces.
         try:

@@ -14,10 +14,12 @@ destroyed rather than left for whoever holds it; the rightful user then sees
 "already shown or expired" and regenerates. Nobody but the bound user ever
 gets the value.
 
-Backends: Redis (``platos:initial-secret:<token>``, SET EX + GETDEL, Redis >= 6.2)
-when ``REDIS_URL`` is set; otherwise an in-process dict behind a lock with the
-same semantics (the embedded, single-process default). With ``REDIS_URL`` set
-and Redis unreachable, both operations raise ``RevealStoreUnavailable``.
+Backends, chosen by ``get_reveal_store`` from the default cache (settings.CACHES):
+Redis (``platos:initial-secret:<token>``, SET EX + GETDEL, Redis >= 6.2) through
+django-redis' raw client when that cache is django-redis (GETDEL is not in
+Django's cache API); otherwise an in-process dict behind a lock with the same
+semantics (the embedded, single-process default). With Redis unreachable, both
+operations raise ``RevealStoreUnavailable``.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.conf import settings
+from django.core.cache import caches
+from django_redis.cache import RedisCache
 
 from platos.core.envelope import DecryptionError, decrypt, encrypt
 
@@ -40,6 +43,7 @@ logger = logging.getLogger("platos.entities.reveal")
 KEY_PREFIX = "platos:initial-secret:"
 TTL_SECONDS = 300
 CONTEXT = "entities.reveal-store"
+CACHE_ALIAS = "default"
 _TOKEN = re.compile(r"\A[A-Za-z0-9_-]{32,64}\Z")
 
 
@@ -149,14 +153,14 @@ class MemoryRevealStore(_RevealStore):
 def _django_redis_connection():
     from django_redis import get_redis_connection
 
-    return get_redis_connection("default")
+    return get_redis_connection(CACHE_ALIAS)
 
 
 _memory_store = MemoryRevealStore()
 
 
 def get_reveal_store() -> _RevealStore:
-    """The store for this process: Redis when REDIS_URL is set, else in-process."""
-    if settings.REDIS_URL:
+    """The store for this process: Redis when the default cache is django-redis, else in-process."""
+    if isinstance(caches[CACHE_ALIAS], RedisCache):
         return RedisRevealStore()
     return _memory_store

@@ -95,22 +95,22 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                # Fail fast when Redis is down (the reveal store reports it) instead of
-                # hanging every request on redis-py's retries.
-                "SOCKET_CONNECT_TIMEOUT": env.float("PLATOS_REDIS_TIMEOUT", default=2.0),
-                "SOCKET_TIMEOUT": env.float("PLATOS_REDIS_TIMEOUT", default=2.0),
-            },
-        }
-    }
+# django-environ's cache_url parser turns REDIS_URL into the cache config (django-redis);
+# LocMem when unset or empty.
+CACHES = {"default": env.cache_url_config(REDIS_URL or "locmemcache://")}
+if CACHES["default"]["BACKEND"].startswith("django_redis."):
+    # Fail fast when Redis is down (the reveal store and the replay guard report it)
+    # instead of hanging every request on redis-py's retries.
+    CACHES["default"].setdefault("OPTIONS", {}).update({
+        "CLIENT_CLASS": "django_redis.client.DefaultClient",
+        "SOCKET_CONNECT_TIMEOUT": env.float("PLATOS_REDIS_TIMEOUT", default=2.0),
+        "SOCKET_TIMEOUT": env.float("PLATOS_REDIS_TIMEOUT", default=2.0),
+    })
+    # The replay guard's nonces: the same Redis, under their own key (platos:entity-nonce:...).
+    CACHES["nonces"] = {**CACHES["default"], "KEY_FUNCTION": "entities.replay.raw_key"}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Not LocMem: it culls live entries past MAX_ENTRIES, and a culled nonce is a replay hole.
+    CACHES["nonces"] = {"BACKEND": "entities.replay.NonceMemoryCache", "LOCATION": "platos-nonces"}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,13 +1,32 @@
-"""What rotate_message_key and rotate_encryption_key share: options, exit codes, output."""
+"""What rotate_message_key and rotate_encryption_key share: options, exit codes, output, audit.
+
+The service (``platos/rotation/service.py``) only checks, rotates and returns a
+result; this command layer prints it, names the actor and writes the audit rows.
+"""
 
 from __future__ import annotations
 
+import getpass
+
 from django.core.management.base import BaseCommand, CommandError
 
-from platos.rotation.engine import DEFAULT_BATCH_SIZE, RotationMisuse, Shard
-from platos.rotation.service import key_rotation_run
+from audit.services import audit_record
+from platos.core.envelope import legacy_plaintext_allowed
+from platos.rotation.engine import DEFAULT_BATCH_SIZE, RotationMisuse, RotationResult, Shard
+from platos.rotation.progress import Progress
+from platos.rotation.service import RotationPlan, key_rotation_plan, key_rotation_run
 
 EXIT_OK, EXIT_UNDECRYPTABLE, EXIT_MISUSE = 0, 1, 2
+AUDIT_ACTION = "keys.rotation.run"
+
+
+def command_actor(command: str) -> str:
+    """The audit actor of an operator's management command: the command and the OS user."""
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "unknown"
+    return f"system:{command} (os user {who})"
 
 
 class RotateKeyCommand(BaseCommand):
@@ -31,31 +50,114 @@ class RotateKeyCommand(BaseCommand):
 
     def before_rotation(self, options):
         """Hook for rotate_encryption_key: may print, refuse (CommandError), and return a
-        callable run after the start checks pass, before the first write."""
+        callable run once the start checks pass, before the first write (dry run included)."""
         return None
+
+    @property
+    def command_name(self) -> str:
+        return self.__module__.rsplit(".", 1)[-1]
 
     def handle(self, *args, **options):
         try:
             shard = Shard.parse(options["shard"])
             before_start = self.before_rotation(options)
-            result = key_rotation_run(
-                keyring=self.keyring,
-                command=self.__module__.rsplit(".", 1)[-1],
-                batch_size=options["batch_size"],
-                dry_run=options["dry_run"],
-                verify=options["verify"],
-                shard=shard,
-                out=self.stdout,
-                err=self.stderr._out,
-                progress_interval=options["progress_interval"],
-                using=options["database"],
-                before_start=before_start,
+            plan = key_rotation_plan(
+                keyring=self.keyring, batch_size=options["batch_size"], dry_run=options["dry_run"],
+                shard=shard, using=options["database"],
             )
         except RotationMisuse as exc:
             raise CommandError(str(exc), returncode=EXIT_MISUSE) from None
+        self.stdout.write(_header(plan))
+        if before_start is not None:
+            before_start()
+        if options["dry_run"]:
+            _print_dry_run(plan.result, self.stdout)
+            return
+        result = self._rotate(plan, options)
         if result.exit_code:
             raise CommandError(
                 f"keyring '{self.keyring}': not every row is under key id {result.to_key_id} "
                 "(see the summary above)",
                 returncode=EXIT_UNDECRYPTABLE,
             )
+
+    def _rotate(self, plan: RotationPlan, options) -> RotationResult:
+        result, shard, err = plan.result, plan.shard, self.stderr._out
+        actor = command_actor(self.command_name)
+        audit_record(
+            action=AUDIT_ACTION, success=True, actor=actor, subject_type="keyring", subject_id=self.keyring,
+            extra={"phase": "start", "keyring": self.keyring, "from_key_ids": result.from_key_ids,
+                   "to_key_id": result.to_key_id, "rows_pending": plan.rows_pending, "shard": str(shard)},
+        )
+        progress = Progress(total=plan.rows_pending, stream=err, interval=options["progress_interval"],
+                            label=self.keyring)
+        result = key_rotation_run(
+            plan=plan, verify=options["verify"], on_batch=progress.advance,
+            on_failure=lambda column, pk, reason: err.write(f"FAILED {column.label} pk={pk}: {reason}\n"),
+            on_verify_failure=lambda c, pk, reason: err.write(f"VERIFY FAILED {c.label} pk={pk}: {reason}\n"),
+        )
+        progress.finish()
+        _print_summary(result, self.stdout)
+        ok = result.exit_code == 0
+        audit_record(
+            action=AUDIT_ACTION, success=ok, actor=actor, subject_type="keyring",
+            subject_id=self.keyring, reason="" if ok else "rows left under an old key",
+            extra={
+                "phase": "end", "keyring": self.keyring, "from_key_ids": result.from_key_ids,
+                "to_key_id": result.to_key_id, "rotated": result.total("rotated"),
+                "changed_during_run": result.total("changed"), "failed": result.total("failed"),
+                "remaining": result.total("remaining"),
+                "failed_pks": [f"{c.label}:{pk}"[:200] for c in result.columns for pk, _ in c.failures][:20],
+                "verify_failures": result.verify_failures, "shard": str(shard),
+                "seconds": round(result.seconds, 2),
+            },
+        )
+        return result
+
+
+def _header(plan: RotationPlan) -> str:
+    result, shard = plan.result, plan.shard
+    return (
+        f"Keyring '{result.keyring}': rotating to key id {result.to_key_id} (writes), from "
+        f"{', '.join(result.from_key_ids) or 'no other key id'}"
+        f"{' + legacy plaintext' if legacy_plaintext_allowed() else ''}; "
+        f"{len(plan.columns)} columns, {plan.rows_pending} rows to rotate"
+        f"{f', shard {shard}' if shard.count > 1 else ''}"
+        f"{' (dry run: nothing will be written)' if result.dry_run else ''}.\n"
+    )
+
+
+def _print_dry_run(result: RotationResult, out) -> None:
+    for col in result.columns:
+        would = sum(n for kid, n in col.before.items() if kid != result.to_key_id)
+        counts = ", ".join(f"{kid}: {n}" for kid, n in sorted(col.before.items())) or "no rows"
+        out.write(f"  {col.label}: {counts} -> would rotate {would}\n")
+
+
+def _print_summary(result: RotationResult, out) -> None:
+    rotated, elapsed = result.total("rotated"), result.seconds
+    rate = rotated / elapsed if elapsed > 0 else 0.0
+    for col in result.columns:
+        out.write(
+            f"  {col.label}: rotated {col.rotated}, changed during run {col.changed}, "
+            f"failed {col.failed}, left under an old key {col.remaining}\n"
+        )
+        for pk, reason in col.failures:
+            out.write(f"    cannot decrypt pk={pk}: {reason}\n")
+        if col.failed > len(col.failures):
+            out.write(f"    ... and {col.failed - len(col.failures)} more (printed on stderr)\n")
+    out.write(
+        f"Summary: rotated {rotated} rows in {elapsed:.2f}s ({rate:,.0f} rows/s); "
+        f"skipped (changed during run) {result.total('changed')}; "
+        f"could not decrypt {result.total('failed')}; left under an old key {result.total('remaining')}"
+        f"{f'; verify failures {result.verify_failures}' if result.verified else ''}.\n"
+    )
+    if result.exit_code == 0 and result.shard.count == 1:
+        out.write(f"Every row of keyring '{result.keyring}' is under key id {result.to_key_id}.\n")
+    elif result.total("failed"):
+        out.write("Rows that cannot be decrypted were left as they are; see above. Exit 1.\n")
+    elif result.total("remaining") and result.shard.count == 1:
+        out.write(
+            "Some rows were written under an old key during the run: a process still runs "
+            "without the _NEXT key. Restart every process, then run this command again.\n"
+        )

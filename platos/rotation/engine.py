@@ -88,7 +88,9 @@ class RotationResult:
     dry_run: bool
     shard: Shard
     columns: list[ColumnResult] = field(default_factory=list)
+    verified: bool = False
     verify_failures: int = 0
+    seconds: float = 0.0  # the rotation pass, verify not included
 
     def total(self, name: str) -> int:
         return sum(getattr(c, name) for c in self.columns)

@@ -1,19 +1,23 @@
-"""The rotation run: checks, every column of the keyring, the audit rows, the summary."""
+"""The rotation run: checks, every column of the keyring, the result.
+
+The service prints nothing and writes no audit row: ``key_rotation_plan`` checks
+that a run can start and counts what is left, ``key_rotation_run`` re-encrypts and
+returns the filled-in result. The command layer (``platos/rotation/command.py``)
+prints, names the actor and records the run in the audit log.
+"""
 
 from __future__ import annotations
 
-import getpass
-import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
 
-from audit.services import audit_record
-from platos.core.envelope import legacy_plaintext_allowed
 from platos.core.keys import KEYRING_VARIABLES
 from platos.rotation.canary import CanaryMismatch, canary_verify
-from platos.rotation.columns import LEGACY
+from platos.rotation.columns import LEGACY, Column
 from platos.rotation.engine import (
     DEFAULT_BATCH_SIZE,
     ColumnResult,
@@ -24,17 +28,22 @@ from platos.rotation.engine import (
     rotate_column,
     verify_column,
 )
-from platos.rotation.progress import Progress
-
-AUDIT_ACTION = "keys.rotation.run"
 
 
-def _actor(command: str) -> str:
-    try:
-        who = getpass.getuser()
-    except (KeyError, OSError):
-        who = "unknown"
-    return f"system:{command} (os user {who})"
+@dataclass
+class RotationPlan:
+    """What a run will do, found before anything is written.
+
+    result: the run's result, with each column's rows per key id when it started
+    (``before``); ``key_rotation_run`` fills in the rest. rows_pending: rows not
+    under the next key. batch_size, shard: as given to ``key_rotation_plan``.
+    """
+
+    result: RotationResult
+    columns: list[Column]
+    rows_pending: int
+    batch_size: int
+    shard: Shard
 
 
 def _check_can_start(keyring: str, using: str) -> None:
@@ -52,42 +61,26 @@ def _check_can_start(keyring: str, using: str) -> None:
         raise RotationMisuse(f"{exc}\nNothing was written.") from None
 
 
-def key_rotation_run(
+def key_rotation_plan(
     *,
     keyring: str,
-    command: str,
     batch_size: int = DEFAULT_BATCH_SIZE,
     dry_run: bool = False,
-    verify: bool = False,
-    shard: Shard = Shard(),  # noqa: B008
-    out=None,
-    err=None,
-    tty: bool | None = None,
-    progress_interval: float = 5.0,
+    shard: Shard = Shard(),  # noqa: B008  (frozen dataclass: immutable default)
     using: str = DEFAULT_DB_ALIAS,
-    before_start=None,
-) -> RotationResult:
-    """Re-encrypt every column of ``keyring`` under its next key.
+) -> RotationPlan:
+    """Check that ``keyring`` can be rotated to its next key and count what is left.
 
-    keyring: ``messages`` or ``encryption``. command: the command's name (audit actor).
-    dry_run: count and print what would change; write nothing (no audit row either).
-    verify: afterwards decrypt every row and report those not readable under the next key.
-    shard: this worker's share of the rows. out/err: text streams (stdout/stderr).
-    before_start: called once the run is known to be able to start, before the first
-        write (rotate_encryption_key regenerates entity secrets there); not on a dry run.
-    Raises RotationMisuse before writing anything when the run cannot start.
+    keyring: ``messages`` or ``encryption``. dry_run: marks the result as a dry run
+    (the caller then does not call ``key_rotation_run``). shard: this worker's share.
+    Writes nothing. Raises RotationMisuse when the run cannot start.
     """
-    out = out or sys.stdout
-    err = err or sys.stderr
     if batch_size < 1:
         raise RotationMisuse("--batch-size must be at least 1")
     _check_can_start(keyring, using)
-    ring = settings.PLATOS_KEYRINGS[keyring]
-    to_id = ring.next.id
+    to_id = settings.PLATOS_KEYRINGS[keyring].next.id
     columns = keyring_columns(keyring, using=using)
-    result = RotationResult(
-        keyring=keyring, from_key_ids=[], to_key_id=to_id, dry_run=dry_run, shard=shard
-    )
+    result = RotationResult(keyring=keyring, from_key_ids=[], to_key_id=to_id, dry_run=dry_run, shard=shard)
     pending = 0
     seen_ids: set[str] = set()
     for column in columns:
@@ -96,96 +89,42 @@ def key_rotation_run(
         pending += sum(n for kid, n in col_result.before.items() if kid != to_id)
         seen_ids.update(kid for kid in col_result.before if kid not in (to_id, LEGACY))
     result.from_key_ids = sorted(seen_ids)
+    return RotationPlan(result=result, columns=columns, rows_pending=pending, batch_size=batch_size, shard=shard)
 
-    out.write(
-        f"Keyring '{keyring}': rotating to key id {to_id} (writes), from "
-        f"{', '.join(result.from_key_ids) or 'no other key id'}"
-        f"{' + legacy plaintext' if legacy_plaintext_allowed() else ''}; "
-        f"{len(columns)} columns, {pending} rows to rotate"
-        f"{f', shard {shard}' if shard.count > 1 else ''}"
-        f"{' (dry run: nothing will be written)' if dry_run else ''}.\n"
-    )
-    if dry_run:
-        _print_dry_run(result, to_id, out)
-        return result
 
-    if before_start is not None:
-        before_start()
-    actor = _actor(command)
-    audit_record(
-        action=AUDIT_ACTION, success=True, actor=actor, subject_type="keyring", subject_id=keyring,
-        extra={"phase": "start", "keyring": keyring, "from_key_ids": result.from_key_ids,
-               "to_key_id": to_id, "rows_pending": pending, "shard": str(shard)},
-    )
+def _ignore(*args) -> None:
+    return None
 
-    def report(column, pk, reason):
-        err.write(f"FAILED {column.label} pk={pk}: {reason}\n")
 
-    progress = Progress(total=pending, stream=err, tty=tty, interval=progress_interval, label=keyring)
+def key_rotation_run(
+    *,
+    plan: RotationPlan,
+    verify: bool = False,
+    on_batch: Callable[[int], None] = _ignore,
+    on_failure: Callable[[Column, object, str], None] = _ignore,
+    on_verify_failure: Callable[[Column, object, str], None] = _ignore,
+) -> RotationResult:
+    """Re-encrypt every column of ``plan`` under the next key; return ``plan.result`` filled in.
+
+    verify: afterwards decrypt every row and count those not readable under the next key.
+    on_batch(rows): after each batch is written. on_failure(column, pk, reason): a row
+    that cannot be decrypted (left as it is). on_verify_failure: likewise for verify.
+    ``result.seconds`` is the time of the rotation pass (verify not included).
+    """
+    result = plan.result
+    to_id = result.to_key_id
     started = time.monotonic()
-    for column, col_result in zip(columns, result.columns, strict=True):
+    for column, col_result in zip(plan.columns, result.columns, strict=True):
         rotate_column(
-            column, to_key_id=to_id, batch_size=batch_size, shard=shard,
-            on_batch=progress.advance, on_failure=report, result=col_result,
+            column, to_key_id=to_id, batch_size=plan.batch_size, shard=plan.shard,
+            on_batch=on_batch, on_failure=on_failure, result=col_result,
         )
         col_result.remaining = column.count_not_under(to_id)
-    progress.finish()
-    elapsed = time.monotonic() - started
-
+    result.seconds = time.monotonic() - started
     if verify:
-        for column in columns:
+        result.verified = True
+        for column in plan.columns:
             result.verify_failures += verify_column(
-                column, key_id=to_id, batch_size=batch_size,
-                on_failure=lambda c, pk, reason: err.write(f"VERIFY FAILED {c.label} pk={pk}: {reason}\n"),
+                column, key_id=to_id, batch_size=plan.batch_size, on_failure=on_verify_failure
             )
-
-    _print_summary(result, elapsed, verify, out)
-    audit_record(
-        action=AUDIT_ACTION, success=result.exit_code == 0, actor=actor, subject_type="keyring",
-        subject_id=keyring, reason="" if result.exit_code == 0 else "rows left under an old key",
-        extra={
-            "phase": "end", "keyring": keyring, "from_key_ids": result.from_key_ids, "to_key_id": to_id,
-            "rotated": result.total("rotated"), "changed_during_run": result.total("changed"),
-            "failed": result.total("failed"), "remaining": result.total("remaining"),
-            "failed_pks": [f"{c.label}:{pk}"[:200] for c in result.columns for pk, _ in c.failures][:20],
-            "verify_failures": result.verify_failures, "shard": str(shard),
-            "seconds": round(elapsed, 2),
-        },
-    )
     return result
-
-
-def _print_dry_run(result: RotationResult, to_id: str, out) -> None:
-    for col in result.columns:
-        would = sum(n for kid, n in col.before.items() if kid != to_id)
-        counts = ", ".join(f"{kid}: {n}" for kid, n in sorted(col.before.items())) or "no rows"
-        out.write(f"  {col.label}: {counts} -> would rotate {would}\n")
-
-
-def _print_summary(result: RotationResult, elapsed: float, verify: bool, out) -> None:
-    rotated = result.total("rotated")
-    rate = rotated / elapsed if elapsed > 0 else 0.0
-    for col in result.columns:
-        out.write(
-            f"  {col.label}: rotated {col.rotated}, changed during run {col.changed}, "
-            f"failed {col.failed}, left under an old key {col.remaining}\n"
-        )
-        for pk, reason in col.failures:
-            out.write(f"    cannot decrypt pk={pk}: {reason}\n")
-        if col.failed > len(col.failures):
-            out.write(f"    ... and {col.failed - len(col.failures)} more (printed on stderr)\n")
-    out.write(
-        f"Summary: rotated {rotated} rows in {elapsed:.2f}s ({rate:,.0f} rows/s); "
-        f"skipped (changed during run) {result.total('changed')}; "
-        f"could not decrypt {result.total('failed')}; left under an old key {result.total('remaining')}"
-        f"{f'; verify failures {result.verify_failures}' if verify else ''}.\n"
-    )
-    if result.exit_code == 0 and result.shard.count == 1:
-        out.write(f"Every row of keyring '{result.keyring}' is under key id {result.to_key_id}.\n")
-    elif result.total("failed"):
-        out.write("Rows that cannot be decrypted were left as they are; see above. Exit 1.\n")
-    elif result.total("remaining") and result.shard.count == 1:
-        out.write(
-            "Some rows were written under an old key during the run: a process still runs "
-            "without the _NEXT key. Restart every process, then run this command again.\n"
-        )

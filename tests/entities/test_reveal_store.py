@@ -96,7 +96,7 @@ def test_memory_store_expires_after_ttl():
 
 
 def test_without_redis_url_the_in_process_store_serves(settings):
-    settings.REDIS_URL = ""
+    settings.CACHES = {**settings.CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     assert isinstance(get_reveal_store(), MemoryRevealStore)
 
 

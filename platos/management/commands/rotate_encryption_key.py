@@ -1,13 +1,14 @@
-from django.core.management.base import CommandError
+from django.core.management import call_command
 
-from platos.rotation.command import EXIT_MISUSE, RotateKeyCommand
+from platos.rotation.command import RotateKeyCommand, command_actor
 
 COMPROMISED_KEY_ORDER = """\
 If ENCRYPTION_KEY is (or may be) compromised, the order is (spec: "Rotate entity
 secrets first, then the env key"):
   1. Regenerate every connected entity's service secret (customers' backends hold
      the old ones; re-encrypting an exposed secret under a new key does not help):
-     run this command with --regenerate-entity-secrets, or regenerate them one by one.
+     manage.py regenerate_entity_secrets (or this command with --regenerate-entity-secrets),
+     or regenerate them one by one.
   2. Hand the new secrets to each entity's backend (shown once on the initial-secret page).
   3. Re-encrypt everything else under ENCRYPTION_KEY_NEXT (this command).
   4. Swap: ENCRYPTION_KEY=<the next key>, drop ENCRYPTION_KEY_NEXT, restart every process.
@@ -26,32 +27,22 @@ class Command(RotateKeyCommand):
         super().add_arguments(parser)
         parser.add_argument(
             "--regenerate-entity-secrets", action="store_true",
-            help="first regenerate every connected entity's service secret (compromised key)",
+            help="first run regenerate_entity_secrets (compromised key), once the rotation can start",
         )
 
     def before_rotation(self, options):
         self.stdout.write(COMPROMISED_KEY_ORDER)
         if not options["regenerate_entity_secrets"]:
             return None
-        try:
-            from entities.services import entity_secret_regenerate_all
-        except ImportError:
-            raise CommandError(
-                "--regenerate-entity-secrets: entities.services.entity_secret_regenerate_all is not "
-                "available in this build, so entity secrets cannot be regenerated here. Nothing was "
-                "written. Regenerate them from the admin, or run without the option.",
-                returncode=EXIT_MISUSE,
-            ) from None
-        if options["dry_run"]:
-            self.stdout.write("Dry run: would regenerate every entity service secret first.\n")
-            return None
 
         def regenerate() -> None:
-            # Runs only once the rotation can start (ENCRYPTION_KEY_NEXT set, canary good).
-            from platos.rotation.service import _actor
-
-            done = entity_secret_regenerate_all(actor=_actor("rotate_encryption_key"))
-            count = f": {done}" if isinstance(done, int) else ""
-            self.stdout.write(f"Entity service secrets regenerated{count}. Now rotating the key.\n")
+            # Runs only once the rotation can start (ENCRYPTION_KEY_NEXT set, canary good);
+            # a refusal (exit 2) stops this command before its first write.
+            call_command(
+                "regenerate_entity_secrets", dry_run=options["dry_run"], interactive=False,
+                actor=command_actor(self.command_name), stdout=self.stdout._out, stderr=self.stderr._out,
+            )
+            if not options["dry_run"]:
+                self.stdout.write("Now rotating the key.\n")
 
         return regenerate
