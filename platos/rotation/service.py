@@ -9,6 +9,7 @@ import time
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
 
+from audit.models import AuditEvent
 from audit.services import audit_record
 from platos.core.envelope import legacy_plaintext_allowed
 from platos.core.keys import KEYRING_VARIABLES
@@ -26,7 +27,7 @@ from platos.rotation.engine import (
 )
 from platos.rotation.progress import Progress
 
-AUDIT_ACTION = "keys.rotation.run"
+AUDIT_ACTION = AuditEvent.Action.KEYS_ROTATION_RUN
 
 
 def _actor(command: str) -> str:
