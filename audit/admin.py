@@ -25,6 +25,7 @@ from audit.csv_export import csv_response
 from audit.models import AuditEvent
 from audit.selectors import audit_event_iter
 from audit.services import audit_record
+from platos.core.admin import ReadOnlyAdminMixin
 
 
 class CappedCountPaginator(Paginator):
@@ -122,7 +123,9 @@ class ScopeFilter(ExactTextFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: the log is written by services only."""
+
     list_display = ("ts", "action", "actor", "key", "scope", "subject", "outcome", "reason", "client_ip")
     list_filter = (ActionFilter, "success", ScopeFilter, ActorFilter, ("ts", admin.DateFieldListFilter))
     search_fields = ("key", "actor")
@@ -141,16 +144,6 @@ class AuditEventAdmin(admin.ModelAdmin):
         "prev_hash", "row_hash",
     )
     readonly_fields = fields
-
-    # --- read-only: the log is written by services only --------------------------------
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     # --- columns ---------------------------------------------------------------------
     @admin.display(description="subject")
@@ -191,5 +184,5 @@ class AuditEventAdmin(admin.ModelAdmin):
         return self._export(request, queryset)
 
     def _export(self, request, queryset):
-        audit_record(action="audit.export", success=True, request=request, extra={"via": "admin"})
+        audit_record(action=AuditEvent.Action.AUDIT_EXPORT, success=True, request=request, extra={"via": "admin"})
         return csv_response(audit_event_iter(queryset))

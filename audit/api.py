@@ -16,6 +16,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
 from audit.csv_export import csv_response
+from audit.models import AuditEvent
 from audit.selectors import ORDERING, audit_event_filter, audit_event_iter, audit_event_list_for_user
 from audit.serializers import (
     KNOWN_PARAMS,
@@ -98,6 +99,6 @@ class AdminAuditListApi(APIView):
         if params.validated_data["format"] == "csv":
             # A bulk copy of the log leaves a trace (the filters are not kept: a search box
             # is where a pasted secret would end up).
-            audit_record(action="audit.export", success=True, request=request, extra={"via": "api"})
+            audit_record(action=AuditEvent.Action.AUDIT_EXPORT, success=True, request=request, extra={"via": "api"})
             return csv_response(audit_event_iter(qs))
         return paginated_response(self, qs, AuditEventOutputSerializer)

@@ -22,6 +22,54 @@ class AuditEvent(models.Model):
     stored so "rows of my projects" is an indexed equality, not a LIKE prefix.
     """
 
+    class Action(models.TextChoices):
+        """Every action the log records; ``audit_record`` refuses any other.
+
+        The stored value is the dotted slug (``secret.read``), which is also what the
+        admin, the API and the CSV show. The fields carry no ``choices=`` on purpose:
+        the admin would then display the label instead of the slug operators search for.
+        """
+
+        SECRET_READ = "secret.read", "secret read"
+        SECRET_WRITE = "secret.write", "secret written"
+        SECRET_DELETE = "secret.delete", "secret deleted"
+        SECRET_REVEAL = "secret.reveal", "secret revealed to a person"
+        PROVIDER_KEY_CREATE = "provider_key.create", "provider key created"
+        PROVIDER_KEY_ROTATE = "provider_key.rotate", "provider key rotated"
+        PROVIDER_KEY_DISABLE = "provider_key.disable", "provider key disabled"
+        PROVIDER_KEY_ENABLE = "provider_key.enable", "provider key enabled"
+        PROVIDER_KEY_REVOKE = "provider_key.revoke", "provider key revoked"
+        PROVIDER_KEY_DELETE = "provider_key.delete", "provider key deleted"
+        PROVIDER_KEY_SET_DEFAULT = "provider_key.set_default", "provider key made the default"
+        PROVIDER_KEY_TEST = "provider_key.test", "provider key tested"
+        ENTITY_CREATE = "entity.create", "entity created"
+        ENTITY_UPDATE = "entity.update", "entity updated"
+        ENTITY_DISABLE = "entity.disable", "entity disabled"
+        ENTITY_SECRET_REGENERATE = "entity.secret.regenerate", "entity secret regenerated"
+        ENTITY_SECRET_REVEAL = "entity.secret.reveal", "entity secret revealed (one time)"
+        ENTITY_AUTH_FAILED = "entity.auth.failed", "entity request refused"
+        MESSAGE_PLAINTEXT_VIEW = "message.plaintext.view", "conversation plaintext shown in the admin"
+        KEYS_ROTATION_RUN = "keys.rotation.run", "encryption key rotation run"
+        AUDIT_EXPORT = "audit.export", "audit log exported"
+        AUDIT_PURGE = "audit.purge", "old audit rows purged"
+        AUDIT_RECHAIN = "audit.rechain", "audit rows re-chained by a data migration"
+
+    class Subject(models.TextChoices):
+        """What a row is about (``subject_type``); ``subject_id`` is that thing's primary key.
+
+        ``audit_record`` refuses any other value (an empty subject is allowed).
+        Rows about a stored secret also name it in ``key``; other subjects leave
+        ``key`` empty (an entity is named by its id here and its slug in ``extra``).
+        """
+
+        ENV_VAR = "env_var", "environment variable"
+        PROVIDER_KEY = "provider_key", "provider key"
+        ENTITY = "entity", "connected entity"
+        THREAD = "thread", "conversation thread"
+        MESSAGE = "message", "message"
+        SAFETY_EVENT = "safety_event", "safety event"
+        KEYRING = "keyring", "keyring (encryption keys)"
+
     ts = models.DateTimeField(default=timezone.now, db_index=True)
     action = models.CharField(max_length=64, help_text="dotted slug, e.g. secret.read")
     actor = models.CharField(max_length=150, blank=True, help_text="username or system:<name>")

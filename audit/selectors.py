@@ -104,7 +104,8 @@ def _hash_of(row: dict[str, Any]) -> str:
 def _purge_anchor() -> tuple[int, str] | None:
     """(anchor_id, anchor_hash) of the latest purge, or None if nothing was ever purged."""
     for extra in (
-        AuditEvent.objects.filter(action="audit.purge").order_by("-id").values_list("extra", flat=True).iterator()
+        AuditEvent.objects.filter(action=AuditEvent.Action.AUDIT_PURGE)
+        .order_by("-id").values_list("extra", flat=True).iterator()
     ):
         if isinstance(extra, dict) and "anchor_hash" in extra:
             return int(extra["anchor_id"]), str(extra["anchor_hash"])

@@ -18,7 +18,6 @@ from django.utils import timezone
 from audit import chain
 from audit.models import GENESIS_HASH, AuditEvent
 
-_ACTION = re.compile(r"\A[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+\Z")
 # Names of extra entries that would invite a value in: refused outright.
 _FORBIDDEN_EXTRA = re.compile(r"secret|value|password|token|plaintext|credential", re.IGNORECASE)
 _EXTRA_MAX_ITEMS = 20
@@ -79,12 +78,12 @@ def _request_meta(request) -> dict[str, Any]:
 @transaction.atomic
 def audit_record(
     *,
-    action: str,
+    action: AuditEvent.Action | str,
     success: bool,
     actor=None,
     key: str = "",
     scope: str = "",
-    subject_type: str = "",
+    subject_type: AuditEvent.Subject | str = "",
     subject_id: str = "",
     reason: str = "",
     request=None,
@@ -95,14 +94,18 @@ def audit_record(
     Call it inside the transaction of the change (or read) it records: if the row
     cannot be written the exception propagates and the caller's work rolls back.
 
+    action: an ``AuditEvent.Action``; subject_type: an ``AuditEvent.Subject`` (or empty),
+        subject_id: that subject's primary key.
     actor: a user, a string such as ``"system:rotate_message_key"``, or None
         (then the request's user, if any).
     key: the name of the secret (never its value). scope: ``project/environment``.
     reason: why it failed (``missing``, ``disabled``, ``no_permission``, ...) or the
         reason a person gave for a reveal.
     """
-    if not _ACTION.match(action):
-        raise ValidationError({"action": f"{action!r} is not a dotted slug like secret.read"})
+    if action not in AuditEvent.Action.values:
+        raise ValidationError({"action": f"{action!r} is not an AuditEvent.Action (dotted slug like secret.read)"})
+    if subject_type and subject_type not in AuditEvent.Subject.values:
+        raise ValidationError({"subject_type": f"{subject_type!r} is not an AuditEvent.Subject"})
     extra = dict(extra or {})
     _check_extra(extra)
     if actor is None and request is not None:
@@ -115,13 +118,13 @@ def audit_record(
     else:
         actor_text = str(actor)
     event = AuditEvent(
-        action=action,
+        action=str(action),
         actor=actor_text[:150],
         actor_user=user,
         key=key[:200],
         scope=scope[:200],
         project=scope.split("/", 1)[0][:63],
-        subject_type=subject_type,
+        subject_type=str(subject_type),
         subject_id=str(subject_id)[:64],
         success=success,
         reason=reason[:200],
@@ -202,7 +205,7 @@ def audit_purge(*, older_than_days: int | None = None, batch_size: int = 5000, n
             deleted += n
             batches += 1
             audit_record(
-                action="audit.purge", success=True, actor="system:purge_audit",
+                action=AuditEvent.Action.AUDIT_PURGE, success=True, actor="system:purge_audit",
                 extra={"anchor_id": last_id, "anchor_hash": last_hash, "deleted": n,
                        "cutoff": cutoff.isoformat(), "retention_days": days},
             )

@@ -76,22 +76,22 @@ class ConnectedEntityAdmin(admin.ModelAdmin):
         return obj.scope
 
     # --- writes through the services -------------------------------------------------
+    @sensitive_variables("secret")
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         if change:
-            entity = services.entity_update(entity=obj, actor=request.user, request=request,
-                                            display_name=data["display_name"], base_url=data["base_url"])
-        else:
-            entity, secret = services.entity_create(
-                environment=data["environment"], actor=request.user, request=request,
-                slug=data["slug"], display_name=data["display_name"], base_url=data["base_url"],
-            )
-            _park_and_remember(request, entity, secret)
-            del secret
-        # The admin's own bookkeeping (LogEntry, redirects) continues with ``obj``.
-        obj.pk = entity.pk
-        obj._state.adding = False
-        obj._state.db = entity._state.db
+            services.entity_update(entity=obj, actor=request.user, request=request,
+                                   display_name=data["display_name"], base_url=data["base_url"])
+            return
+        # The service saves the form's own object, so the admin's bookkeeping (LogEntry,
+        # the redirect) continues with a saved entity.
+        entity, secret = services.entity_create(
+            environment=data["environment"], actor=request.user, request=request, instance=obj,
+            slug=data["slug"], display_name=data["display_name"], base_url=data["base_url"],
+        )
+        _park_and_remember(request, entity, secret)
+        del secret
+        obj.service_secret = None  # the admin keeps no plaintext on the object it logs and redirects with
 
     def response_add(self, request, obj, post_url_continue=None):
         return HttpResponseRedirect(self._reveal_url(obj))
@@ -132,7 +132,7 @@ class ConnectedEntityAdmin(admin.ModelAdmin):
     def _reveal_url(self, entity) -> str:
         return reverse("admin:entities_connectedentity_initial_secret", args=[entity.pk])
 
-    @sensitive_variables("secret")
+    @sensitive_variables("page")
     def initial_secret_view(self, request, entity_id):
         entity = get_object_or_404(ConnectedEntity.objects.select_related("environment__project"), pk=entity_id)
         if not self.has_change_permission(request, entity):
@@ -140,28 +140,20 @@ class ConnectedEntityAdmin(admin.ModelAdmin):
         if request.method not in ("GET", "POST"):
             raise Http404
         pending = _pending(request)
-        key = str(entity.pk)
-        state, secret = "ready", None
-        if request.method == "GET":
-            if key not in pending:
-                state = "gone"
-            elif pending[key] == "":
-                state = "unavailable"
-            if state != "ready":  # a refresh, back button, other user, second visit: audited
-                services.entity_secret_reveal(entity=entity, user=request.user, token=None, request=request,
-                                              store_unavailable=state == "unavailable")
-        else:
-            token = pending.pop(key, None)
+        take = request.method == "POST"
+        if take:
+            parked = pending.pop(str(entity.pk), None)
             request.session[SESSION_KEY] = pending  # the session forgets the token before the take
-            secret = services.entity_secret_reveal(entity=entity, user=request.user, token=token or None,
-                                                   request=request, store_unavailable=token == "")
-            state = "shown" if secret is not None else ("unavailable" if token == "" else "gone")
-        if request.method == "POST" and request.headers.get("Accept") == "application/json":
-            response = JsonResponse({"state": state, "secret": secret})
+        else:
+            parked = pending.get(str(entity.pk))
+        page = services.entity_reveal_page(entity=entity, user=request.user, parked=parked, take=take,
+                                           request=request)
+        if take and request.headers.get("Accept") == "application/json":
+            response = JsonResponse({"state": page.state, "secret": page.secret})
         else:
             context = {
                 **self.admin_site.each_context(request),
-                "opts": self.model._meta, "entity": entity, "state": state, "secret": secret,
+                "opts": self.model._meta, "entity": entity, "state": page.state, "secret": page.secret,
                 "title": f"Service secret of {entity.slug}",
                 "change_url": reverse("admin:entities_connectedentity_change", args=[entity.pk]),
             }

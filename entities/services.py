@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -17,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from audit.models import AuditEvent
 from audit.services import audit_record
 from entities.models import SECRET_PREFIX_LENGTH, ConnectedEntity
 from entities.reveal_store import RevealStoreUnavailable, get_reveal_store
@@ -25,38 +27,51 @@ logger = logging.getLogger("platos.entities")
 
 SECRET_BYTES = 32
 MAX_GRACE_SECONDS = 24 * 60 * 60
+Action = AuditEvent.Action
 
 
 def _mint() -> str:
     return secrets.token_hex(SECRET_BYTES)
 
 
-def _audit(*, action: str, entity: ConnectedEntity, actor, success: bool = True, reason: str = "",
+def _audit(*, action: Action, entity: ConnectedEntity, actor, success: bool = True, reason: str = "",
            request=None, extra=None) -> None:
+    """One audit row about ``entity``: the subject is the entity (its id), ``extra.slug`` names it.
+
+    ``key`` stays empty: it holds the name of a stored secret, and an entity is not one
+    (a search for a variable named like an entity must not find the entity's rows).
+    """
     audit_record(
-        action=action, success=success, actor=actor, key=entity.slug, scope=entity.scope,
-        subject_type="entities.connectedentity", subject_id=str(entity.pk), reason=reason,
-        request=request, extra=extra,
+        action=action, success=success, actor=actor, scope=entity.scope,
+        subject_type=AuditEvent.Subject.ENTITY, subject_id=str(entity.pk), reason=reason,
+        request=request, extra={"slug": entity.slug, **(extra or {})},
     )
 
 
 @sensitive_variables("secret")
 @transaction.atomic
 def entity_create(*, environment, actor, slug: str, display_name: str, base_url: str,
-                  request=None) -> tuple[ConnectedEntity, str]:
+                  request=None, instance: ConnectedEntity | None = None) -> tuple[ConnectedEntity, str]:
     """Create an active entity with a fresh secret. Returns ``(entity, plaintext secret)``.
 
     actor: the user creating it (becomes ``created_by``).
+    instance: an unsaved ``ConnectedEntity`` to fill and save instead of a new one (the
+        admin's form object, so the admin goes on with a saved object). Every field
+        this service sets is set from the arguments, whatever the instance held.
     """
+    if instance is not None and not instance._state.adding:
+        raise ValueError("entity_create saves a new entity; pass an unsaved instance")
     secret = _mint()
-    entity = ConnectedEntity(
-        environment=environment, slug=slug, display_name=display_name, base_url=base_url,
-        service_secret=secret, secret_prefix=secret[:SECRET_PREFIX_LENGTH],
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
-    )
+    entity = instance if instance is not None else ConnectedEntity()
+    entity.environment = environment
+    entity.slug, entity.display_name, entity.base_url = slug, display_name, base_url
+    entity.service_secret, entity.secret_prefix = secret, secret[:SECRET_PREFIX_LENGTH]
+    entity.created_by = actor if getattr(actor, "is_authenticated", False) else None
+    entity.status = ConnectedEntity.Status.ACTIVE
+    entity.previous_service_secret = entity.previous_secret_valid_until = None
     entity.full_clean()
     entity.save()
-    _audit(action="entity.create", entity=entity, actor=actor, request=request)
+    _audit(action=Action.ENTITY_CREATE, entity=entity, actor=actor, request=request)
     return entity, secret
 
 
@@ -74,7 +89,7 @@ def entity_update(*, entity: ConnectedEntity, actor, request=None, **changes) ->
     entity.full_clean()
     if changed:
         entity.save(update_fields=changed)
-    _audit(action="entity.update", entity=entity, actor=actor, request=request, extra={"fields": changed})
+    _audit(action=Action.ENTITY_UPDATE, entity=entity, actor=actor, request=request, extra={"fields": changed})
     return entity
 
 
@@ -87,7 +102,7 @@ def entity_disable(*, entity: ConnectedEntity, actor, request=None) -> Connected
     entity.previous_service_secret = None
     entity.previous_secret_valid_until = None
     entity.save(update_fields=["status", "previous_service_secret", "previous_secret_valid_until"])
-    _audit(action="entity.disable", entity=entity, actor=actor, request=request,
+    _audit(action=Action.ENTITY_DISABLE, entity=entity, actor=actor, request=request,
            extra={"was_disabled": was == ConnectedEntity.Status.DISABLED})
     return entity
 
@@ -117,7 +132,7 @@ def entity_secret_regenerate(*, entity: ConnectedEntity, actor, grace_seconds: i
     entity.secret_rotated_at = now
     entity.save(update_fields=["service_secret", "secret_prefix", "previous_service_secret",
                                "previous_secret_valid_until", "secret_rotated_at"])
-    _audit(action="entity.secret.regenerate", entity=entity, actor=actor, request=request,
+    _audit(action=Action.ENTITY_SECRET_REGENERATE, entity=entity, actor=actor, request=request,
            extra={"grace_seconds": grace_seconds, "previous_kept": keep_previous})
     return entity, secret
 
@@ -178,9 +193,54 @@ def entity_secret_reveal(*, entity: ConnectedEntity, user, token: str | None, re
                 logger.error("reveal store unavailable while revealing entity %s: %s", entity.pk, exc)
                 reason = "reveal_store_unavailable"
         value = result.value if result is not None else None
-        _audit(action="entity.secret.reveal", entity=entity, actor=user, success=value is not None,
+        _audit(action=Action.ENTITY_SECRET_REVEAL, entity=entity, actor=user, success=value is not None,
                reason="" if value is not None else reason, request=request)
     return value
+
+
+class RevealState:
+    """The states of the one-time reveal page (also its ``data-state`` and JSON ``state``)."""
+
+    READY = "ready"  # a secret is parked for this user: the page offers the one take
+    SHOWN = "shown"  # this request took it: the page shows it, once
+    GONE = "gone"  # already shown, expired, or never parked for this user
+    UNAVAILABLE = "unavailable"  # the reveal store was (or is) down: regenerate instead
+
+
+@dataclass(frozen=True)
+class RevealPage:
+    """What the reveal page shows: its state, and the secret only in state SHOWN."""
+
+    state: str
+    secret: str | None = field(default=None, repr=False)
+
+
+@sensitive_variables("secret")
+def entity_reveal_page(*, entity: ConnectedEntity, user, parked: str | None, take: bool,
+                       request=None) -> RevealPage:
+    """Decide the state of the one-time reveal page for ``user``, taking the secret when asked.
+
+    parked: what the admin's session held for this entity: the reveal token, ``""``
+        when the store was unavailable as the secret was minted, None when nothing is
+        parked (never was, another user, or already taken). On a take the caller has
+        already removed it from the session (the session forgets before the take).
+    take: False to look at the page (GET), True to take the secret (POST).
+
+    Looking at a page with a token is READY and takes nothing. Every other outcome is
+    an ``entity.secret.reveal`` row: a take (success or not), and a look at a page that
+    cannot reveal (a refresh, the back button, another user, a second visit).
+    """
+    unavailable = parked == ""
+    if take:
+        secret = entity_secret_reveal(entity=entity, user=user, token=parked or None, request=request,
+                                      store_unavailable=unavailable)
+        if secret is not None:
+            return RevealPage(RevealState.SHOWN, secret)
+    elif parked:
+        return RevealPage(RevealState.READY)
+    else:
+        entity_secret_reveal(entity=entity, user=user, token=None, request=request, store_unavailable=unavailable)
+    return RevealPage(RevealState.UNAVAILABLE if unavailable else RevealState.GONE)
 
 
 @transaction.atomic
@@ -206,9 +266,9 @@ def entity_auth_failed(*, reason: str, entity: ConnectedEntity | None = None, re
         entity_ref = "(malformed)"
     with transaction.atomic():
         audit_record(
-            action="entity.auth.failed", success=False, actor="anonymous",
-            key=entity.slug if entity else "", scope=entity.scope if entity else "",
-            subject_type="entities.connectedentity", subject_id=str(entity.pk) if entity else entity_ref[:64],
-            reason=reason, request=request,
+            action=Action.ENTITY_AUTH_FAILED, success=False, actor="anonymous",
+            scope=entity.scope if entity else "", subject_type=AuditEvent.Subject.ENTITY,
+            subject_id=str(entity.pk) if entity else entity_ref[:64], reason=reason, request=request,
+            extra={"slug": entity.slug} if entity else None,
         )
     logger.warning("entity auth refused (%s) for entity %s", reason, entity.pk if entity else "unknown")

@@ -8,6 +8,7 @@ so no reader ever receives ciphertext and one bad row never breaks a list.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from .models import KEYRING
 logger = logging.getLogger("messages_app.crypto")
 
 DECRYPTION_FAILED = "decryption_failed"
+PLAINTEXT_PERMISSION = "messages_app.view_message_plaintext"
+HIDDEN = "(hidden: needs the view_message_plaintext permission)"
 
 
 @dataclass(frozen=True)
@@ -115,3 +118,31 @@ class MessageCryptoService:
     @staticmethod
     def is_readable(instance: models.Model, fields: Iterable[str]) -> bool:
         return not any(isinstance(getattr(instance, name), Undecryptable) for name in fields)
+
+
+class PlaintextView:
+    """What one page shows one person of encrypted conversation text, and how much it showed.
+
+    ``text`` decides per field: the plaintext (with the ``view_message_plaintext``
+    permission), a hidden marker, or a decryption error naming the key id; never
+    ciphertext. ``shown`` counts the values shown, for the page's audit row
+    (``messages_app.services.message_plaintext_view_record``). ``user=None`` shows nothing.
+    """
+
+    def __init__(self, *, user) -> None:
+        self.may_see = user is not None and user.has_perm(PLAINTEXT_PERMISSION)
+        self.shown = 0
+
+    def text(self, instance: models.Model, field: str) -> str:
+        readout = MessageCryptoService.read(instance, [field])
+        if readout[f"{field}_error"]:
+            return f"(cannot be decrypted; key id {readout['key_id']})"
+        value = readout[field]
+        if value is None:
+            return "-"
+        if not self.may_see:
+            return HIDDEN
+        self.shown += 1
+        if isinstance(value, str):
+            return value
+        return json.dumps(value, ensure_ascii=False, indent=1)

@@ -13,7 +13,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
-from .crypto_service import MessageCryptoService
+from audit.models import AuditEvent
+from audit.services import audit_record
+
+from .crypto_service import MessageCryptoService, PlaintextView
 from .models import Message, PendingRerun, SafetyEvent, Thread, ToolCall
 
 
@@ -219,3 +222,24 @@ def safety_event_record(
     _clean(event)
     event.save()
     return event
+
+
+_SUBJECT_OF = {Thread: AuditEvent.Subject.THREAD, Message: AuditEvent.Subject.MESSAGE,
+               SafetyEvent: AuditEvent.Subject.SAFETY_EVENT}
+
+
+@transaction.atomic
+def message_plaintext_view_record(*, view: PlaintextView, user, model: type, object_id: str = "",
+                                  request=None) -> AuditEvent | None:
+    """Audit a page that showed decrypted conversation text: one row per page, none if nothing was shown.
+
+    view: the page's PlaintextView, after rendering. model / object_id: the page's
+        subject (Thread, Message or SafetyEvent; ``object_id`` empty for a list).
+    If the row cannot be written the exception propagates: the page is not served.
+    """
+    if not view.shown:
+        return None
+    return audit_record(
+        action=AuditEvent.Action.MESSAGE_PLAINTEXT_VIEW, success=True, actor=user, request=request,
+        subject_type=_SUBJECT_OF[model], subject_id=str(object_id or ""), extra={"fields_shown": view.shown},
+    )

@@ -10,21 +10,13 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from platos.core.admin import ReadOnlyAdminMixin
 from platos.models import KeyCanary
 from platos.rotation.status import key_status
 
 
 @admin.register(KeyCanary)
-class KeysAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
+class KeysAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_urls(self):
         # Only the status page, under the changelist's name (the admin index links to it):
         # no add/change/delete/history views for canary rows.

@@ -45,7 +45,8 @@ def test_an_entity_secret_is_encrypted_and_given_back_only_when_asked(world, raw
     assert len(secret) == 64 and secret not in raw_column(ConnectedEntity, "service_secret", entity.pk)
     assert ConnectedEntity.objects.get(pk=entity.pk).service_secret == secret
     assert "_minted_secret" not in vars(entity) and "_minted_secret" not in vars(ConnectedEntityFactory())
-    assert AuditEvent.objects.filter(key="crm", actor="ada").count() == 1
+    # Entity rows name the entity as their subject (issue 10's audit vocabulary), not as a key.
+    assert AuditEvent.objects.filter(subject_type="entity", subject_id=str(entity.pk), actor="ada").count() == 1
 
 
 def test_conversation_factories_encrypt_and_number_messages(raw_column):

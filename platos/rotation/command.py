@@ -10,6 +10,7 @@ import getpass
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.models import AuditEvent
 from audit.services import audit_record
 from platos.core.envelope import legacy_plaintext_allowed
 from platos.rotation.engine import DEFAULT_BATCH_SIZE, RotationMisuse, RotationResult, Shard
@@ -17,7 +18,7 @@ from platos.rotation.progress import Progress
 from platos.rotation.service import RotationPlan, key_rotation_plan, key_rotation_run
 
 EXIT_OK, EXIT_UNDECRYPTABLE, EXIT_MISUSE = 0, 1, 2
-AUDIT_ACTION = "keys.rotation.run"
+AUDIT_ACTION = AuditEvent.Action.KEYS_ROTATION_RUN
 
 
 def command_actor(command: str) -> str:
@@ -85,7 +86,8 @@ class RotateKeyCommand(BaseCommand):
         result, shard, err = plan.result, plan.shard, self.stderr._out
         actor = command_actor(self.command_name)
         audit_record(
-            action=AUDIT_ACTION, success=True, actor=actor, subject_type="keyring", subject_id=self.keyring,
+            action=AUDIT_ACTION, success=True, actor=actor,
+            subject_type=AuditEvent.Subject.KEYRING, subject_id=self.keyring,
             extra={"phase": "start", "keyring": self.keyring, "from_key_ids": result.from_key_ids,
                    "to_key_id": result.to_key_id, "rows_pending": plan.rows_pending, "shard": str(shard)},
         )
@@ -100,7 +102,7 @@ class RotateKeyCommand(BaseCommand):
         _print_summary(result, self.stdout)
         ok = result.exit_code == 0
         audit_record(
-            action=AUDIT_ACTION, success=ok, actor=actor, subject_type="keyring",
+            action=AUDIT_ACTION, success=ok, actor=actor, subject_type=AuditEvent.Subject.KEYRING,
             subject_id=self.keyring, reason="" if ok else "rows left under an old key",
             extra={
                 "phase": "end", "keyring": self.keyring, "from_key_ids": result.from_key_ids,

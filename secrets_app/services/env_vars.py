@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from audit.models import AuditEvent
 from audit.services import audit_record
 from platos.core.envelope import is_token
 from platos.core.fields import Undecryptable
@@ -16,6 +17,7 @@ from secrets_app.models import Environment, EnvironmentVariable, ProviderKey
 from secrets_app.values import SecretValue
 
 MAX_VALUE_LENGTH = 64 * 1024
+Action = AuditEvent.Action
 
 
 def _user(actor):
@@ -52,6 +54,21 @@ def save_unique(obj, *, field: str, message: str) -> None:
         raise ValidationError({field: message}) from None
 
 
+def env_var_version_save(*, variable: EnvironmentVariable, actor) -> EnvironmentVariable:
+    """Save a change to ``variable``'s value or kind as its next version.
+
+    Bumps ``version``, stamps ``updated_at``/``updated_by`` (``actor`` if it is a user),
+    runs ``full_clean`` and saves. Call it inside the caller's transaction, holding the
+    row lock; the caller writes the audit row of the change.
+    """
+    variable.version += 1
+    variable.updated_at = timezone.now()
+    variable.updated_by = _user(actor)
+    variable.full_clean()
+    variable.save()
+    return variable
+
+
 def _refuse_provider_key_var(variable: EnvironmentVariable) -> None:
     owner = ProviderKey.objects.filter(environment_id=variable.environment_id, env_var_name=variable.name).first()
     if owner is not None:
@@ -60,7 +77,7 @@ def _refuse_provider_key_var(variable: EnvironmentVariable) -> None:
         )
 
 
-def _audit(action: str, *, variable: EnvironmentVariable, actor, request, success: bool = True,
+def _audit(action: Action, *, variable: EnvironmentVariable, actor, request, success: bool = True,
            reason: str = "", extra=None) -> None:
     audit_record(
         action=action,
@@ -68,7 +85,7 @@ def _audit(action: str, *, variable: EnvironmentVariable, actor, request, succes
         actor=actor,
         key=variable.name,
         scope=variable.environment.scope,
-        subject_type="env_var",
+        subject_type=AuditEvent.Subject.ENV_VAR,
         subject_id=str(variable.pk or ""),
         reason=reason,
         request=request,
@@ -91,7 +108,7 @@ def env_var_create(
     )
     variable.full_clean()
     save_unique(variable, field="name", message=f"{name} already exists in {environment.scope}")
-    _audit("secret.write", variable=variable, actor=actor, request=request,
+    _audit(Action.SECRET_WRITE, variable=variable, actor=actor, request=request,
            extra={"version": variable.version, "kind": kind, "created": True})
     return variable
 
@@ -113,12 +130,8 @@ def env_var_update(
         raise ValidationError({"value": "the stored value cannot be decrypted; set a new value"})
     if kind is not None:
         variable.kind = kind
-    variable.version += 1
-    variable.updated_at = timezone.now()
-    variable.updated_by = _user(actor)
-    variable.full_clean()
-    variable.save()
-    _audit("secret.write", variable=variable, actor=actor, request=request,
+    env_var_version_save(variable=variable, actor=actor)
+    _audit(Action.SECRET_WRITE, variable=variable, actor=actor, request=request,
            extra={"version": variable.version, "kind": variable.kind, "content_changed": value is not None})
     return variable
 
@@ -130,7 +143,7 @@ def env_var_delete(*, variable: EnvironmentVariable, actor, request=None) -> Non
         pk=variable.pk
     )
     _refuse_provider_key_var(variable)
-    _audit("secret.delete", variable=variable, actor=actor, request=request, extra={"version": variable.version})
+    _audit(Action.SECRET_DELETE, variable=variable, actor=actor, request=request, extra={"version": variable.version})
     variable.delete()
 
 
@@ -162,7 +175,7 @@ def env_var_reveal(*, variable: EnvironmentVariable, reason: str, actor, request
         failed = "no_permission" if refusal else (failure.reason if failure else None)
         # The person's reason is what the audit row records; a failure adds its slug.
         _audit(
-            "secret.reveal", variable=variable, actor=actor, request=request, success=failed is None,
+            Action.SECRET_REVEAL, variable=variable, actor=actor, request=request, success=failed is None,
             reason=reason, extra={"version": variable.version, "failure": failed},
         )
     if refusal is not None:

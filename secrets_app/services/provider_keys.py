@@ -9,13 +9,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from audit.models import AuditEvent
 from audit.services import audit_record
 from platos.core.fields import Undecryptable
 from secrets_app.models import Environment, EnvironmentVariable, ProviderKey
-from secrets_app.services.env_vars import save_unique, validate_secret_text
+from secrets_app.services.env_vars import env_var_version_save, save_unique, validate_secret_text
 
 Provider = ProviderKey.Provider
 Status = ProviderKey.Status
+Action = AuditEvent.Action
 
 # Recognisable key prefixes, most specific first ("sk-ant-" before "sk-").
 KEY_PREFIXES: list[tuple[str, str]] = [
@@ -58,14 +60,14 @@ def _user(actor):
     return actor if getattr(actor, "is_authenticated", False) else None
 
 
-def _audit(action: str, key: ProviderKey, *, actor, request, extra=None, success=True, reason="") -> None:
+def _audit(action: Action, key: ProviderKey, *, actor, request, extra=None, success=True, reason="") -> None:
     audit_record(
         action=action,
         success=success,
         actor=actor,
         key=key.env_var_name,
         scope=key.environment.scope,
-        subject_type="provider_key",
+        subject_type=AuditEvent.Subject.PROVIDER_KEY,
         subject_id=str(key.pk),
         reason=reason,
         request=request,
@@ -120,7 +122,7 @@ def provider_key_create(
                 key.is_default = True
         except IntegrityError:
             key.is_default = False
-    _audit("provider_key.create", key, actor=actor, request=request, extra={"is_default": key.is_default})
+    _audit(Action.PROVIDER_KEY_CREATE, key, actor=actor, request=request, extra={"is_default": key.is_default})
     return key
 
 
@@ -134,18 +136,14 @@ def provider_key_rotate(*, key: ProviderKey, secret: str, actor, request=None) -
     validate_provider_secret(provider=key.provider, secret=secret)
     variable = _variable(key)
     variable.value = secret
-    variable.version += 1
-    variable.updated_at = timezone.now()
-    variable.updated_by = _user(actor)
-    variable.full_clean()
-    variable.save()
+    env_var_version_save(variable=variable, actor=actor)
     key.rotated_at = timezone.now()
     key.save(update_fields=["rotated_at"])
-    _audit("provider_key.rotate", key, actor=actor, request=request, extra={"version": variable.version})
+    _audit(Action.PROVIDER_KEY_ROTATE, key, actor=actor, request=request, extra={"version": variable.version})
     return key
 
 
-def _set_status(key: ProviderKey, *, status: str, action: str, actor, request) -> ProviderKey:
+def _set_status(key: ProviderKey, *, status: str, action: Action, actor, request) -> ProviderKey:
     key = _locked(key)
     if key.status == Status.REVOKED:
         raise ValidationError({"status": "the key is revoked; revocation is final"})
@@ -162,13 +160,13 @@ def _set_status(key: ProviderKey, *, status: str, action: str, actor, request) -
 @transaction.atomic
 def provider_key_disable(*, key: ProviderKey, actor, request=None) -> ProviderKey:
     """Stop serving the key (reversible)."""
-    return _set_status(key, status=Status.DISABLED, action="provider_key.disable", actor=actor, request=request)
+    return _set_status(key, status=Status.DISABLED, action=Action.PROVIDER_KEY_DISABLE, actor=actor, request=request)
 
 
 @transaction.atomic
 def provider_key_enable(*, key: ProviderKey, actor, request=None) -> ProviderKey:
     """Serve a disabled key again. A revoked key cannot be enabled."""
-    return _set_status(key, status=Status.ACTIVE, action="provider_key.enable", actor=actor, request=request)
+    return _set_status(key, status=Status.ACTIVE, action=Action.PROVIDER_KEY_ENABLE, actor=actor, request=request)
 
 
 @transaction.atomic
@@ -179,14 +177,11 @@ def provider_key_revoke(*, key: ProviderKey, actor, request=None) -> ProviderKey
         raise ValidationError({"status": "the key is already revoked"})
     variable = _variable(key)
     variable.value = None
-    variable.version += 1
-    variable.updated_at = timezone.now()
-    variable.updated_by = _user(actor)
-    variable.save()
+    env_var_version_save(variable=variable, actor=actor)
     key.status = Status.REVOKED
     key.is_default = False
     key.save(update_fields=["status", "is_default"])
-    _audit("provider_key.revoke", key, actor=actor, request=request, extra={"version": variable.version})
+    _audit(Action.PROVIDER_KEY_REVOKE, key, actor=actor, request=request, extra={"version": variable.version})
     return key
 
 
@@ -194,7 +189,7 @@ def provider_key_revoke(*, key: ProviderKey, actor, request=None) -> ProviderKey
 def provider_key_delete(*, key: ProviderKey, actor, request=None) -> None:
     """Delete the key and its variable. The audit trail keeps its history."""
     key = _locked(key)
-    _audit("provider_key.delete", key, actor=actor, request=request)
+    _audit(Action.PROVIDER_KEY_DELETE, key, actor=actor, request=request)
     EnvironmentVariable.objects.filter(environment_id=key.environment_id, name=key.env_var_name).delete()
     key.delete()
 
@@ -221,7 +216,7 @@ def provider_key_set_default(*, key: ProviderKey, actor, request=None) -> Provid
     )
     ProviderKey.objects.filter(pk=key.pk).update(is_default=True)
     key = ProviderKey.objects.select_related("environment__project").get(pk=key.pk)
-    _audit("provider_key.set_default", key, actor=actor, request=request)
+    _audit(Action.PROVIDER_KEY_SET_DEFAULT, key, actor=actor, request=request)
     return key
 
 
@@ -235,5 +230,5 @@ def provider_key_test(*, key: ProviderKey, actor, request=None) -> dict[str, boo
     exists = variable is not None and variable.value is not None
     result = {"exists": exists, "decryptable": exists and not isinstance(variable.value, Undecryptable)}
     del variable  # the decrypted value is not kept a moment longer than needed
-    _audit("provider_key.test", key, actor=actor, request=request, extra=dict(result))
+    _audit(Action.PROVIDER_KEY_TEST, key, actor=actor, request=request, extra=dict(result))
     return result

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from audit.models import AuditEvent
 from audit.services import audit_record
 from platos.core.fields import Undecryptable
 from platos.core.logging import register_secret
@@ -128,7 +129,7 @@ class SecretsService:
             if failure is not None and getattr(failure, "key_id", None):
                 extra["key_id"] = failure.key_id
             audit_record(
-                action="secret.read",
+                action=AuditEvent.Action.SECRET_READ,
                 success=failure is None,
                 actor=actor,
                 key=key,

@@ -57,7 +57,8 @@ def test_create_redirects_to_the_page_which_reveals_once(admin_client, world, ca
     assert r.json()["state"] == "shown" and secret == ConnectedEntity.objects.get().service_secret
     assert secret not in before.content.decode()
     ok = AuditEvent.objects.get(action="entity.secret.reveal", success=True)
-    assert (ok.actor, ok.key, ok.scope) == ("root", "crm", "acme/production")
+    assert (ok.actor, ok.key, ok.scope, ok.subject_type, ok.subject_id, ok.extra) == (
+        "root", "", "acme/production", "entity", str(entity.pk), {"slug": "crm"})
 
     again = reveal(admin_client, entity)
     assert again.json() == {"state": "gone", "secret": None}

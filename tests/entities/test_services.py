@@ -23,7 +23,9 @@ def test_create_stores_only_ciphertext_and_a_prefix(world, make_entity, raw_colu
     assert ConnectedEntity.objects.get(pk=entity.pk).service_secret == secret
     assert entity.secret_prefix == secret[:8]
     row = AuditEvent.objects.get(action="entity.create")
-    assert (row.actor, row.key, row.scope, row.success) == ("ada", "crm", "acme/production", True)
+    assert (row.actor, row.key, row.scope, row.success) == ("ada", "", "acme/production", True)
+    # The entity is the subject (its id), named in extra; ``key`` is for stored secrets' names.
+    assert (row.subject_type, row.subject_id, row.extra) == ("entity", str(entity.pk), {"slug": "crm"})
     assert secret not in str(row.__dict__)
 
 
@@ -41,7 +43,7 @@ def test_regenerate_replaces_the_secret_and_drops_the_old_one_by_default(world, 
     assert entity.previous_service_secret is None and entity.previous_secret_valid_until is None
     assert entity.secret_rotated_at is not None
     row = AuditEvent.objects.get(action="entity.secret.regenerate")
-    assert row.extra == {"grace_seconds": 0, "previous_kept": False}
+    assert row.extra == {"slug": "crm", "grace_seconds": 0, "previous_kept": False}
 
 
 def test_regenerate_with_grace_keeps_the_old_one_encrypted(world, make_entity, raw_column):
@@ -84,7 +86,7 @@ def test_update_changes_only_name_and_url(world, make_entity):
     entity, _ = make_entity()
     entity = entity_update(entity=entity, actor=world.admin, display_name="New name")
     assert ConnectedEntity.objects.get(pk=entity.pk).display_name == "New name"
-    assert AuditEvent.objects.get(action="entity.update").extra == {"fields": ["display_name"]}
+    assert AuditEvent.objects.get(action="entity.update").extra == {"slug": "crm", "fields": ["display_name"]}
     with pytest.raises(ValidationError):
         entity_update(entity=entity, actor=world.admin, slug="other")
 

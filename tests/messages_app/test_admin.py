@@ -105,6 +105,7 @@ def test_showing_plaintext_is_audited_once_per_page_and_hiding_it_is_not(client,
     viewer.get("/admin/messages_app/message/")  # a list shows no text: no row
     [row] = AuditEvent.objects.filter(action="message.plaintext.view")
     assert (row.actor, row.subject_type, row.subject_id, row.success) == (
-        "viewerTrue", "messages_app.message", str(message.pk), True)
+        "viewerTrue", AuditEvent.Subject.MESSAGE, str(message.pk), True)
+    assert row.subject_type == "message"  # the stored spelling of the one subject vocabulary
     assert row.extra["fields_shown"] >= 3  # content, thinking, tool-call arguments
     assert MARK not in str(row.__dict__)
