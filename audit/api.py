@@ -50,7 +50,7 @@ PARAMETERS = [
     OpenApiParameter("actor", _TEXT, description="exact actor (username or system:<name>)"),
     OpenApiParameter("key", _TEXT, description="exact secret name"),
     OpenApiParameter("scope", _TEXT, description="project/environment, or a project for all its environments"),
-    OpenApiParameter("action", _TEXT, description="exact action, e.g. secret.read"),
+    OpenApiParameter("action", _TEXT, enum=AuditEvent.Action.values, description="exact action, e.g. secret.read"),
     OpenApiParameter("success", OpenApiTypes.BOOL, description="true: succeeded; false: failed"),
     OpenApiParameter("limit", OpenApiTypes.INT, description="rows per page, 1-500 (default 50)"),
     OpenApiParameter("cursor", _TEXT, description="opaque; take it from the next link"),
