@@ -87,3 +87,13 @@ def raw_column(django_db_blocker):
         return row[0] if row else None
 
     return read
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Rate-limit counters (secrets_app/throttles.py) live in the default cache, which
+    outlives a test: start every test with none, as a fresh window would. The cache is
+    this run's own (locmem, or the Redis db given as REDIS_URL)."""
+    from django.core.cache import cache
+
+    cache.clear()
