@@ -16,6 +16,11 @@ pytestmark = pytest.mark.django_db
 ANY_TOKEN_PART = re.compile(r"plt_[0-9a-f]{6}")
 
 
+def tampered(token: str) -> str:
+    """The same token with its last hex digit changed (always a different token)."""
+    return token[:-1] + ("1" if token[-1] == "0" else "0")
+
+
 def _every_table_text() -> str:
     qn = connection.ops.quote_name
     chunks = []
@@ -35,7 +40,7 @@ def test_raw_sql_over_every_table_finds_no_token():
     bearer = APIClient()
     bearer.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens[0]}")
     assert bearer.get("/agent/v1/auth/tokens/").status_code == 200  # last_used_at written
-    bearer.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens[0][:-1]}0")  # a failed try is audited
+    bearer.credentials(HTTP_AUTHORIZATION=f"Bearer {tampered(tokens[0])}")  # a failed try is audited
     assert bearer.get("/agent/v1/auth/tokens/").status_code == 401
     text = _every_table_text()
     assert ApiToken.objects.count() == 2 and "tokens_apitoken" in connection.introspection.table_names()
@@ -55,7 +60,7 @@ def test_debug_sql_logging_during_authenticated_requests_holds_no_token(caplog, 
     connection.force_debug_cursor = True
     try:
         assert client.get("/agent/v1/auth/tokens/").status_code == 200
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token[:-2]}00")
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {tampered(token)}")
         assert client.get("/agent/v1/auth/tokens/").status_code == 401
     finally:
         connection.force_debug_cursor = False

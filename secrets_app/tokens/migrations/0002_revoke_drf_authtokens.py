@@ -11,8 +11,13 @@ from django.db import migrations
 
 def drop_authtoken(apps, schema_editor):
     connection = schema_editor.connection
-    if "authtoken_token" in connection.introspection.table_names():
-        schema_editor.execute("DROP TABLE authtoken_token")
+    tables = connection.introspection.table_names()
+    # knox's own migrations create knox_authtoken even though KNOX_TOKEN_MODEL swaps it
+    # for tokens.ApiToken: an empty, unused table whose FK to auth_user would block
+    # flushes. Dropped with the DRF table.
+    for table in ("authtoken_token", "knox_authtoken"):
+        if table in tables:
+            schema_editor.execute(f"DROP TABLE {schema_editor.quote_name(table)}")
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM django_migrations WHERE app = %s", ["authtoken"])
     ContentType = apps.get_model("contenttypes", "ContentType")
@@ -24,6 +29,7 @@ def drop_authtoken(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("tokens", "0001_initial"),
+        ("knox", "0009_extend_authtoken_field"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("auth", "0012_alter_user_first_name_max_length"),
     ]
