@@ -30,6 +30,8 @@ run: $(VENV)/.runtime
 	$(PY) manage.py generate_keys --write .env --dev
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py bootstrap_admin
+	@echo "Admin MFA: with DJANGO_DEBUG off (or PLATOS_REQUIRE_ADMIN_MFA=true) the first admin login asks you to enrol"
+	@echo "a TOTP app (scan/paste the otpauth link or type the secret, confirm one code). PLATOS_REQUIRE_ADMIN_MFA=false turns it off."
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 # The whole suite on SQLite (tests needing PostgreSQL/Redis are listed as not collected).

@@ -53,6 +53,19 @@ class AuditEvent(models.Model):
         AUDIT_EXPORT = "audit.export", "audit log exported"
         AUDIT_PURGE = "audit.purge", "old audit rows purged"
         AUDIT_RECHAIN = "audit.rechain", "audit rows re-chained by a data migration"
+        TOKEN_CREATE = "token.create", "API token created"
+        TOKEN_REVOKE = "token.revoke", "API token revoked"
+        TOKEN_AUTH_FAILED = "token.auth.failed", "API token refused"
+        AUTH_THROTTLED = "auth.throttled", "authentication attempts over the rate limit (one row a window)"
+        ADMIN_LOGIN = "admin.login", "admin login"
+        ADMIN_LOGOUT = "admin.logout", "admin logout"
+        ADMIN_LOGIN_FAILED = "admin.login.failed", "admin login refused"
+        ADMIN_LOCKED_OUT = "admin.login.locked_out", "admin login locked out"
+        ADMIN_MFA_ENROL = "admin.mfa.enrol", "second factor enrolled"
+        ADMIN_MFA_FAILED = "admin.mfa.failed", "second factor code refused"
+        PROJECT_CHANGE = "project.change", "project changed"
+        MEMBERSHIP_CHANGE = "membership.change", "project membership or role changed"
+        USER_CHANGE = "user.change", "user changed"
 
     class Subject(models.TextChoices):
         """What a row is about (``subject_type``); ``subject_id`` is that thing's primary key.
@@ -69,6 +82,13 @@ class AuditEvent(models.Model):
         MESSAGE = "message", "message"
         SAFETY_EVENT = "safety_event", "safety event"
         KEYRING = "keyring", "keyring (encryption keys)"
+        API_TOKEN = "api_token", "API token"
+        THROTTLE = "throttle", "rate-limit window (client address or entity)"
+        PROJECT = "project", "project"
+        ENVIRONMENT = "environment", "environment"
+        MEMBERSHIP = "membership", "project membership"
+        USER = "user", "user"
+        MFA_DEVICE = "mfa_device", "second-factor device"
 
     ts = models.DateTimeField(default=timezone.now, db_index=True)
     action = models.CharField(max_length=64, help_text="dotted slug, e.g. secret.read")

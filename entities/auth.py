@@ -30,6 +30,7 @@ from rest_framework import authentication, exceptions, permissions
 from entities.models import ConnectedEntity
 from entities.replay import ReplayGuardUnavailable, nonce_claim
 from entities.services import entity_auth_failed
+from secrets_app.throttles import auth_failure_count, auth_failures_check
 
 MAX_SKEW_SECONDS = 300
 NONCE_TTL_SECONDS = 2 * MAX_SKEW_SECONDS
@@ -113,10 +114,15 @@ class _EntityAuthentication(authentication.BaseAuthentication):
             return None
         django_request = request._request  # request.user here would recurse into authentication
         ref = request.META.get("HTTP_X_PLATOS_ENTITY", "")
+        # Failed attempts are limited per client IP and per entity (429 over the limit,
+        # one aggregated audit row per window): secrets_app/throttles.py.
+        auth_failures_check(request=django_request)
         try:
             entity = self._entity(ref)
+            auth_failures_check(request=django_request, entity_id=entity.pk)
             used_previous = self.verify(request, entity)
         except _Failed as failure:
+            auth_failure_count(request=django_request, entity_id=failure.entity.pk if failure.entity else None)
             entity_auth_failed(reason=failure.reason, entity=failure.entity, request=django_request,
                                entity_ref=ref if failure.entity is None else "")
             raise exceptions.AuthenticationFailed(GENERIC_FAILURE) from None
@@ -147,7 +153,9 @@ class EntityBearerAuthentication(_EntityAuthentication):
     method = "bearer"
 
     def engages(self, request) -> bool:
-        return request.META.get("HTTP_AUTHORIZATION", "").startswith("Bearer ")
+        # "Bearer plt_…" is an API token (secrets_app/tokens/auth.py), never an entity secret.
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        return header.startswith("Bearer ") and not header.startswith("Bearer plt_")
 
     @sensitive_variables("presented")
     def verify(self, request, entity: ConnectedEntity) -> bool:

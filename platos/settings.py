@@ -44,12 +44,16 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # API tokens: knox's hashing and lookup, our token model (secrets_app.tokens)
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "platos",
     "audit",
     "secrets_app",
+    "secrets_app.tokens",
     "entities",
     "messages_app",
 ]
@@ -60,9 +64,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "platos.mfa.AdminMfaMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "platos.middleware.NoStoreApiMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 ROOT_URLCONF = "platos.urls"
@@ -129,7 +136,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "secrets_app.tokens.auth.PlatosTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -175,3 +182,30 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO"), "filters": ["redact"]},
 }
+
+# --- Credentials (API tokens, rate limits, admin MFA and lockout). See README "Credentials".
+# API tokens are django-rest-knox tokens: only a SHA-512 digest is stored, `plt_` marks
+# them for secret scanners, each carries its own expiry (secrets_app/tokens).
+KNOX_TOKEN_MODEL = "tokens.ApiToken"  # noqa: S105 (a model name)
+REST_KNOX = {"TOKEN_PREFIX": "plt_", "AUTH_HEADER_PREFIX": "Bearer", "TOKEN_TTL": None, "AUTO_REFRESH": False}
+# DRF rate strings ("20/min", "100/hour"); counters in the default cache (Redis when set).
+PLATOS_THROTTLE_RATES = {
+    "auth_failures_ip": env.str("PLATOS_THROTTLE_AUTH_FAILURES_PER_IP", default="20/min"),
+    "auth_failures_entity": env.str("PLATOS_THROTTLE_AUTH_FAILURES_PER_ENTITY", default="60/min"),
+    "reveal": env.str("PLATOS_THROTTLE_REVEALS_PER_USER", default="30/min"),
+    "runtime_read": env.str("PLATOS_THROTTLE_RUNTIME_READS", default="1200/min"),
+}
+# TOTP second factor for superusers and project admins in the admin (platos/mfa.py).
+PLATOS_REQUIRE_ADMIN_MFA = env.bool("PLATOS_REQUIRE_ADMIN_MFA", default=not DEBUG)
+OTP_TOTP_ISSUER = "Platos"
+# Failed admin logins: django-axes locks a username+IP pair out after
+# AXES_FAILURE_LIMIT failures for AXES_COOLOFF_TIME hours; records in the database.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("PLATOS_ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("PLATOS_ADMIN_LOCKOUT_HOURS", default=0.25)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are audit rows already
+AXES_CLIENT_IP_CALLABLE = "platos.mfa.axes_client_ip"
+AXES_LOCKOUT_TEMPLATE = "admin/platos/locked_out.html"

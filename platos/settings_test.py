@@ -11,6 +11,8 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-product
 os.environ.setdefault("ENCRYPTION_KEY", "7e1b0c5a9d3f48e2a6c4b8d0f2e4a6c8")
 os.environ.setdefault("PLATOS_MESSAGE_ENCRYPTION_KEY", "3c9a7e5b1d2f4a6c8e0b2d4f6a8c0e1b")
 os.environ.setdefault("DATABASE_URL", "sqlite://:memory:")
+# Admin MFA is on by default outside DEBUG; the suite turns it on where it tests it.
+os.environ.setdefault("PLATOS_REQUIRE_ADMIN_MFA", "false")
 
 from platos.settings import *  # noqa: E402,F403
 

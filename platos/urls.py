@@ -12,6 +12,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from audit.api import AdminAuditListApi
+from platos import mfa_views
 from secrets_app import scopes
 
 api_v1 = [
@@ -21,11 +22,14 @@ api_v1 = [
     path("monitoring/admin-audit",
          AdminAuditListApi.as_view(projects_for_user=scopes.admin_project_slugs_for_user),
          name="monitoring-admin-audit"),
+    path("", include("secrets_app.tokens.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
 
 urlpatterns = [
+    path("admin/mfa/enrol/", mfa_views.mfa_enrol, name="mfa-enrol"),
+    path("admin/mfa/verify/", mfa_views.mfa_verify, name="mfa-verify"),
     path("admin/", admin.site.urls),
     path("agent/v1/", include(api_v1)),
 ]

@@ -32,6 +32,7 @@ from secrets_app.serializers import (
     RevealOutput,
     SkillReadinessOutput,
 )
+from secrets_app.throttles import RevealRateThrottle
 
 SCOPE_PARAMS = [
     OpenApiParameter("project", OpenApiTypes.STR, OpenApiParameter.PATH, description="project slug"),
@@ -101,6 +102,8 @@ class EnvVarDetailApi(_ScopedApi):
 
 @extend_schema(tags=["secrets"], parameters=[*SCOPE_PARAMS, NAME_PARAM])
 class EnvVarRevealApi(_ScopedApi):
+    throttle_classes = [RevealRateThrottle]  # reveals per user: PLATOS_THROTTLE_REVEALS_PER_USER
+
     @extend_schema(
         operation_id="env_vars_reveal",
         description="Project admins only. Returns the plaintext once per call; every call is audited "

@@ -122,3 +122,11 @@ def world(db) -> World:
     ProjectMembershipFactory(user=w.member, project=w.acme, role="member")
     ProjectMembershipFactory(user=w.outsider, project=w.beta, role="admin")
     return w
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Rate-limit counters (secrets_app/throttles.py) live in the default cache, which
+    outlives a test: start every test with none, as a fresh window would. The cache is
+    this run's own (locmem, or the Redis db given as REDIS_URL)."""
+    from django.core.cache import cache
+
+    cache.clear()

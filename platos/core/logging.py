@@ -54,6 +54,9 @@ _SHAPES: list[tuple[re.Pattern[str], str]] = [
     # their credential forms are matched (DRF's 40-hex token, base64 after "Basic").
     (re.compile(r"(?i)\b(bearer)(\s+)[A-Za-z0-9._~+/=\-]{8,}"), r"\1\2" + REDACTED),
     (re.compile(r"\b(Token)(\s+)[0-9a-fA-F]{40}\b"), r"\1\2" + REDACTED),
+    # Platos API tokens (plt_ + hex, knox): in headers, in SQL parameters ('plt_…',
+    # b'plt_…', %27plt_…), anywhere. Even the 15-character lookup prefix is redacted.
+    (re.compile(r"plt_[0-9a-fA-F]{8,}"), REDACTED),
     (re.compile(r"\b(Basic)(\s+)[A-Za-z0-9+/]{8,}={0,2}"), r"\1\2" + REDACTED),
 ]
 

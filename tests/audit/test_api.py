@@ -7,7 +7,6 @@ import json
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from audit.api import AdminAuditListApi
@@ -15,6 +14,7 @@ from audit.csv_export import csv_cell
 from audit.models import AuditEvent
 from audit.selectors import audit_event_list_for_user
 from platos.core.errors import Refused
+from secrets_app.tokens.services import token_create
 from tests.audit.conftest import T0
 
 pytestmark = pytest.mark.django_db
@@ -88,13 +88,13 @@ def test_plain_member_and_user_without_project_get_403(log, make_user):
 def test_unauthenticated_gets_401_with_a_challenge(log):
     response = _client().get(URL)
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == "Token"
+    assert response["WWW-Authenticate"] == 'Bearer realm="platos"'
 
 
 def test_token_authentication_works(log, make_user):
-    token = Token.objects.create(user=make_user("ada", admin_of=["acme"]))
+    _, token = token_create(user=make_user("ada", admin_of=["acme"]), name="test")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert len(_ids(client.get(URL))) == 5
 
 

@@ -94,9 +94,9 @@ def run() -> None:
     from django.db import connection
     from django.test import Client
     from django.test.utils import setup_test_environment
-    from rest_framework.authtoken.models import Token
 
     from secrets_app.models import Project, ProjectMembership
+    from secrets_app.tokens.services import token_create
 
     setup_test_environment()
     call_command("migrate", verbosity=0)
@@ -105,8 +105,8 @@ def run() -> None:
     ada = users.objects.create_user("ada")
     project = Project.objects.create(slug="p3", name="p3")
     ProjectMembership.objects.create(user=ada, project=project, role="admin")
-    token = Token.objects.create(user=ada).key
-    api = Client(HTTP_AUTHORIZATION=f"Token {token}")
+    token = token_create(user=ada, name="bench")[1]
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
     admin = Client()
     admin.force_login(root)
     sql = FILL.format(actions="[" + ",".join(f"'{a}'" for a in ACTIONS) + "]", n_actions=len(ACTIONS),

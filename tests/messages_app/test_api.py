@@ -6,11 +6,11 @@ import uuid
 import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from messages_app import services
 from messages_app.models import Message, PendingRerun, SafetyEvent, Thread
+from secrets_app.tokens.services import token_create
 
 from .conftest import secret
 
@@ -103,7 +103,7 @@ def test_staff_without_the_plaintext_permission_is_refused(thread):
 
 def test_token_auth(staff):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_create(user=staff, name='test')[1]}")
     assert client.get("/agent/v1/threads/").status_code == 200
 
 

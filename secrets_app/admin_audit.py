@@ -1,0 +1,62 @@
+"""Admin changes to projects, environments, memberships (roles) and users become audit rows.
+
+The admin writes its own LogEntry through ``log_addition`` / ``log_change`` /
+``log_deletions``, inside the change view's transaction; the mixin adds the audit row
+at the same point, so the row and the change commit or roll back together.
+"""
+
+from __future__ import annotations
+
+from audit.models import AuditEvent
+from audit.services import audit_record
+
+Action, Subject = AuditEvent.Action, AuditEvent.Subject
+# model name -> (action, subject type) of its rows
+_VOCABULARY = {
+    "project": (Action.PROJECT_CHANGE, Subject.PROJECT),
+    "environment": (Action.PROJECT_CHANGE, Subject.ENVIRONMENT),
+    "projectmembership": (Action.MEMBERSHIP_CHANGE, Subject.MEMBERSHIP),
+    "user": (Action.USER_CHANGE, Subject.USER),
+}
+
+
+def _described(message) -> list[str]:
+    """Field names and inline objects named in the admin's change message (never values)."""
+    out = []
+    for part in message if isinstance(message, list) else []:
+        for verb, detail in part.items():
+            if "fields" in detail:
+                out += [f"{verb}:{f}" if "name" not in detail else f"{verb}:{detail['name']}.{f}"
+                        for f in detail["fields"]]
+            elif "name" in detail:
+                out.append(f"{verb}:{detail['name']}:{detail.get('object', '')}")
+    return [item[:200] for item in out[:20]]
+
+
+class AuditedAdminMixin:
+    """For ModelAdmins of Project, Environment, ProjectMembership and User."""
+
+    def _audit_change(self, request, obj, verb: str, message=None) -> None:
+        model = obj._meta.model_name
+        scope = getattr(obj, "slug", "") if model == "project" else ""
+        fields = _described(message)
+        action, subject = _VOCABULARY.get(model, (Action.PROJECT_CHANGE, Subject.PROJECT))
+        if model == "project" and any("membership" in item for item in fields):
+            action = Action.MEMBERSHIP_CHANGE  # memberships edited inline on the project page
+        # ``key`` is for stored secrets' names: the changed object is named in extra.
+        audit_record(action=action, success=True, actor=request.user, scope=scope,
+                     subject_type=subject, subject_id=str(obj.pk), reason=verb,
+                     request=request, extra={"object": str(obj)[:200], "fields": fields})
+
+    def log_addition(self, request, obj, message):
+        self._audit_change(request, obj, "added", message)
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        self._audit_change(request, obj, "changed", message)
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request, queryset):
+        for obj in queryset:
+            self._audit_change(request, obj, "deleted")
+        return super().log_deletions(request, queryset)
