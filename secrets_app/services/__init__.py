@@ -20,6 +20,13 @@ from secrets_app.services.provider_keys import (
     validate_provider_secret,
 )
 from secrets_app.services.readers import ScopedEnvService, SecretsService, provider_key_reader
+from secrets_app.services.versions import (
+    env_var_rollback,
+    env_var_version_destroy,
+    env_var_version_get,
+    env_var_version_list,
+    env_var_version_reveal,
+)
 
 __all__ = [
     "ScopedEnvService",
@@ -27,7 +34,12 @@ __all__ = [
     "env_var_create",
     "env_var_delete",
     "env_var_reveal",
+    "env_var_rollback",
     "env_var_update",
+    "env_var_version_destroy",
+    "env_var_version_get",
+    "env_var_version_list",
+    "env_var_version_reveal",
     "provider_from_prefix",
     "provider_key_create",
     "provider_key_delete",
