@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from secrets_app import api, api_versions
+from secrets_app import api, api_dotenv, api_versions
 
 scope = "projects/<slug:project>/environments/<slug:environment>/"
 key = scope + "provider-keys/<int:key_id>/"
@@ -18,6 +18,8 @@ urlpatterns = [
     path(var + "versions/<int:version>/destroy/", api_versions.EnvVarVersionDestroyApi.as_view(),
          name="env-var-version-destroy"),
     path(var + "rollback/", api_versions.EnvVarRollbackApi.as_view(), name="env-var-rollback"),
+    path(scope + "env-import/", api_dotenv.EnvImportApi.as_view(), name="env-import"),
+    path(scope + "env-export/", api_dotenv.EnvExportApi.as_view(), name="env-export"),
     path(scope + "provider-keys/", api.ProviderKeyListCreateApi.as_view(), name="provider-keys"),
     path(key, api.ProviderKeyDetailApi.as_view(), name="provider-key"),
     path(key + "rotate/", api.ProviderKeyRotateApi.as_view(), name="provider-key-rotate"),

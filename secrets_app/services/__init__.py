@@ -1,5 +1,6 @@
 """Every write to the secret store, and the readers. Views, admin and commands call these."""
 
+from secrets_app.services.dotenv_io import ImportRefused, dotenv_parse, dotenv_quote, env_vars_export, env_vars_import
 from secrets_app.services.env_vars import (
     env_var_create,
     env_var_delete,
@@ -29,6 +30,11 @@ from secrets_app.services.versions import (
 )
 
 __all__ = [
+    "ImportRefused",
+    "dotenv_parse",
+    "dotenv_quote",
+    "env_vars_export",
+    "env_vars_import",
     "ScopedEnvService",
     "SecretsService",
     "env_var_create",
