@@ -29,6 +29,8 @@ except KeyConfigError as exc:
 PLATOS_ALLOW_LEGACY_PLAINTEXT = env.bool("PLATOS_ALLOW_LEGACY_PLAINTEXT", default=False)
 # Audit rows older than this are removed by `manage.py purge_audit` (audit/services.py).
 PLATOS_ADMIN_AUDIT_RETENTION_DAYS = env.int("PLATOS_ADMIN_AUDIT_RETENTION_DAYS", default=365)
+# Previous values kept per env var (secrets_app.services.versions); older ones are deleted.
+PLATOS_SECRET_VERSIONS_KEPT = env.int("PLATOS_SECRET_VERSIONS_KEPT", default=10)
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)

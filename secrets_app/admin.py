@@ -13,6 +13,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from platos.core.fields import Undecryptable
 from secrets_app import services
 from secrets_app.admin_audit import AuditedAdminMixin
+from secrets_app.admin_versions import version_history_html
 from secrets_app.models import Environment, EnvironmentVariable, Project, ProjectMembership, ProviderKey, Skill
 
 SECRET_INPUT = "new_value"  # noqa: S105 - a form field name, not a password
@@ -82,10 +83,14 @@ class EnvironmentVariableAdmin(admin.ModelAdmin):
         return super().lookup_allowed(lookup, value, request)
 
     def get_fields(self, request, obj=None):
-        return ["environment", "name", "kind", SECRET_INPUT]
+        return ["environment", "name", "kind", SECRET_INPUT, *(["history"] if obj is not None else [])]
 
     def get_readonly_fields(self, request, obj=None):
-        return ["environment", "name"] if obj is not None else []
+        return ["environment", "name", "history"] if obj is not None else []
+
+    @admin.display(description="history")
+    def history(self, obj) -> str:
+        return version_history_html(obj)
 
     def _owned_by_provider_key(self, obj) -> bool:
         return obj is not None and ProviderKey.objects.filter(

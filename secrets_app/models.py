@@ -183,3 +183,39 @@ class Skill(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+
+class EnvironmentVariableVersion(models.Model):
+    """A previous value of a variable, kept when the value changed (Vault KV v2's versions).
+
+    ``version`` is the variable's version number while it held ``value``; ``created_at``
+    and ``created_by`` say who wrote that value and when, ``archived_at`` when it was
+    replaced. ``value`` is an ordinary encrypted column (keyring ``encryption``), so the
+    rotation commands and ``key_status`` cover it through the field registry. It is NULL
+    once destroyed (``destroyed_at``, as Vault's destroy: metadata stays) and when the
+    replaced value could not be decrypted (nothing to keep). Only the newest
+    ``PLATOS_SECRET_VERSIONS_KEPT`` rows of a variable are kept.
+    """
+
+    variable = models.ForeignKey(EnvironmentVariable, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    value = EncryptedTextField(keyring="encryption", null=True, blank=True)
+    kind = models.CharField(max_length=20, choices=EnvironmentVariable.Kind.choices)
+    created_at = models.DateTimeField(help_text="when this value was written")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    archived_at = models.DateTimeField(default=timezone.now, help_text="when a newer value replaced it")
+    archived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    destroyed_at = models.DateTimeField(null=True, blank=True, help_text="value wiped for good")
+
+    class Meta:
+        ordering = ["variable", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["variable", "version"], name="envvarversion_unique_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.variable_id} v{self.version}"  # never the value

@@ -33,6 +33,32 @@ class EnvVarOutput(serializers.Serializer):
     updated_by = serializers.CharField(source="updated_by.username", allow_null=True, default=None)
 
 
+class EnvVarVersionOutput(serializers.Serializer):
+    """An archived version: who wrote it and when, who replaced it, whether it was destroyed. Never the value."""
+
+    version = serializers.IntegerField()
+    kind = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    archived_at = serializers.DateTimeField()
+    archived_by = serializers.CharField(source="archived_by.username", allow_null=True, default=None)
+    destroyed = serializers.SerializerMethodField()
+    destroyed_at = serializers.DateTimeField(allow_null=True)
+
+    def get_destroyed(self, obj) -> bool:
+        return obj.destroyed_at is not None
+
+
+class RollbackInput(serializers.Serializer):
+    version = serializers.IntegerField(min_value=1, help_text="the archived version whose value to restore")
+
+
+class VersionRevealOutput(serializers.Serializer):
+    name = serializers.CharField()
+    version = serializers.IntegerField()
+    value = serializers.CharField()
+
+
 class RevealInput(serializers.Serializer):
     reason = serializers.CharField(max_length=200, help_text="why you need to see the value; audited")
 

@@ -2,15 +2,24 @@
 
 from django.urls import path
 
-from secrets_app import api
+from secrets_app import api, api_dotenv, api_versions
 
 scope = "projects/<slug:project>/environments/<slug:environment>/"
 key = scope + "provider-keys/<int:key_id>/"
+var = scope + "env-vars/<str:name>/"
 
 urlpatterns = [
     path(scope + "env-vars/", api.EnvVarListCreateApi.as_view(), name="env-vars"),
     path(scope + "env-vars/<str:name>/", api.EnvVarDetailApi.as_view(), name="env-var"),
     path(scope + "env-vars/<str:name>/reveal/", api.EnvVarRevealApi.as_view(), name="env-var-reveal"),
+    path(var + "versions/", api_versions.EnvVarVersionListApi.as_view(), name="env-var-versions"),
+    path(var + "versions/<int:version>/reveal/", api_versions.EnvVarVersionRevealApi.as_view(),
+         name="env-var-version-reveal"),
+    path(var + "versions/<int:version>/destroy/", api_versions.EnvVarVersionDestroyApi.as_view(),
+         name="env-var-version-destroy"),
+    path(var + "rollback/", api_versions.EnvVarRollbackApi.as_view(), name="env-var-rollback"),
+    path(scope + "env-import/", api_dotenv.EnvImportApi.as_view(), name="env-import"),
+    path(scope + "env-export/", api_dotenv.EnvExportApi.as_view(), name="env-export"),
     path(scope + "provider-keys/", api.ProviderKeyListCreateApi.as_view(), name="provider-keys"),
     path(key, api.ProviderKeyDetailApi.as_view(), name="provider-key"),
     path(key + "rotate/", api.ProviderKeyRotateApi.as_view(), name="provider-key-rotate"),

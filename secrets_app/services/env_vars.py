@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -13,7 +14,7 @@ from platos.core.envelope import is_token
 from platos.core.fields import Undecryptable
 from platos.core.logging import register_secret
 from secrets_app.boundaries import BoundaryError
-from secrets_app.models import Environment, EnvironmentVariable, ProviderKey
+from secrets_app.models import Environment, EnvironmentVariable, EnvironmentVariableVersion, ProviderKey
 from secrets_app.values import SecretValue
 
 MAX_VALUE_LENGTH = 64 * 1024
@@ -39,6 +40,16 @@ def validate_secret_text(value, *, field: str = "value") -> None:
         # Almost certainly a ciphertext copied from the database by mistake. (It would
         # be stored as the literal text it is: fields never decrypt input.)
         raise ValidationError({field: "looks like a Platos ciphertext envelope; store the plaintext"})
+
+
+def clean_reason(reason) -> str:
+    """The reason a person gives for seeing secret material (audited): required, at most 200 characters."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "say why you need to see this value"})
+    if len(reason) > 200:
+        raise ValidationError({"reason": "at most 200 characters"})
+    return reason
 
 
 def save_unique(obj, *, field: str, message: str) -> None:
@@ -67,6 +78,41 @@ def env_var_version_save(*, variable: EnvironmentVariable, actor) -> Environment
     variable.full_clean()
     variable.save()
     return variable
+
+
+def versions_kept() -> int:
+    return max(0, int(getattr(settings, "PLATOS_SECRET_VERSIONS_KEPT", 10)))
+
+
+def env_var_version_archive(*, variable: EnvironmentVariable, actor) -> EnvironmentVariableVersion | None:
+    """Keep ``variable``'s current value (as loaded, before the caller changes it) as a version row.
+
+    Call it inside the caller's transaction, holding the row lock, before assigning the
+    new value. A value that cannot be decrypted is kept as metadata only (it could not
+    be restored). Older rows beyond ``PLATOS_SECRET_VERSIONS_KEPT`` are deleted.
+    """
+    kept = versions_kept()
+    if kept == 0:
+        return None
+    value = variable.value
+    row = EnvironmentVariableVersion(
+        variable=variable,
+        version=variable.version,
+        value=None if isinstance(value, Undecryptable) else value,
+        kind=variable.kind,
+        created_at=variable.updated_at,
+        created_by_id=variable.updated_by_id,
+        archived_by=_user(actor),
+    )
+    row.save()
+    stale = list(
+        EnvironmentVariableVersion.objects.filter(variable=variable).order_by("-version").values_list("pk", flat=True)[
+            kept:
+        ]
+    )
+    if stale:
+        EnvironmentVariableVersion.objects.filter(pk__in=stale).delete()
+    return row
 
 
 def _refuse_provider_key_var(variable: EnvironmentVariable) -> None:
@@ -125,6 +171,7 @@ def env_var_update(
     _refuse_provider_key_var(variable)
     if value is not None:
         validate_secret_text(value)
+        env_var_version_archive(variable=variable, actor=actor)
         variable.value = value
     elif isinstance(variable.value, Undecryptable):
         raise ValidationError({"value": "the stored value cannot be decrypted; set a new value"})
@@ -154,11 +201,7 @@ def env_var_reveal(*, variable: EnvironmentVariable, reason: str, actor, request
     Provider-key secrets are write-only and are not revealed. A failed reveal is
     audited too, then raised as BoundaryError.
     """
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": "say why you need to see this value"})
-    if len(reason) > 200:
-        raise ValidationError({"reason": "at most 200 characters"})
+    reason = clean_reason(reason)
     refusal: ValidationError | None = None
     failure: BoundaryError | None = None
     with transaction.atomic():

@@ -12,8 +12,13 @@ from django.views.decorators.debug import sensitive_variables
 from audit.models import AuditEvent
 from audit.services import audit_record
 from platos.core.fields import Undecryptable
-from secrets_app.models import Environment, EnvironmentVariable, ProviderKey
-from secrets_app.services.env_vars import env_var_version_save, save_unique, validate_secret_text
+from secrets_app.models import Environment, EnvironmentVariable, EnvironmentVariableVersion, ProviderKey
+from secrets_app.services.env_vars import (
+    env_var_version_archive,
+    env_var_version_save,
+    save_unique,
+    validate_secret_text,
+)
 
 Provider = ProviderKey.Provider
 Status = ProviderKey.Status
@@ -129,12 +134,13 @@ def provider_key_create(
 @sensitive_variables("secret")
 @transaction.atomic
 def provider_key_rotate(*, key: ProviderKey, secret: str, actor, request=None) -> ProviderKey:
-    """Replace the secret; the metadata stays. The old ciphertext is overwritten, not kept."""
+    """Replace the secret; the metadata stays. The old value is kept as an archived version."""
     key = _locked(key)
     if key.status == Status.REVOKED:
         raise ValidationError({"status": "a revoked key cannot be rotated; create a new key"})
     validate_provider_secret(provider=key.provider, secret=secret)
     variable = _variable(key)
+    env_var_version_archive(variable=variable, actor=actor)
     variable.value = secret
     env_var_version_save(variable=variable, actor=actor)
     key.rotated_at = timezone.now()
@@ -171,12 +177,15 @@ def provider_key_enable(*, key: ProviderKey, actor, request=None) -> ProviderKey
 
 @transaction.atomic
 def provider_key_revoke(*, key: ProviderKey, actor, request=None) -> ProviderKey:
-    """Destroy the secret (its column becomes NULL) and keep the row for history. Final."""
+    """Destroy the secret (its column becomes NULL, and so do its archived versions); keep the rows. Final."""
     key = _locked(key)
     if key.status == Status.REVOKED:
         raise ValidationError({"status": "the key is already revoked"})
     variable = _variable(key)
     variable.value = None
+    EnvironmentVariableVersion.objects.filter(variable=variable, value__isnull=False).update(
+        value=None, destroyed_at=timezone.now()
+    )
     env_var_version_save(variable=variable, actor=actor)
     key.status = Status.REVOKED
     key.is_default = False
