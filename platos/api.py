@@ -1,5 +1,5 @@
-"""API plumbing shared by every app: the one cursor pagination, its helper, the one exception handler,
-the JSON parser with a depth limit and the JSON 404 of every path under /agent/v1/.
+"""API plumbing shared by every app: the one cursor pagination, its helper, the one exception handler
+and the JSON 404 of every path under /agent/v1/ (the JSON parser is ``platos.parsers``).
 
 Core level: imports DRF, Django and ``platos.core`` only, never an app.
 """
@@ -11,7 +11,7 @@ import logging
 from django.core import exceptions as django_exceptions
 from django.http import Http404, JsonResponse
 from django.views import defaults
-from rest_framework import exceptions, pagination, parsers
+from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -19,7 +19,7 @@ from platos.core.envelope import DecryptionError
 from platos.core.errors import ApplicationError, NotFound, Refused
 
 __all__ = [
-    "ApplicationError", "CursorPage", "DepthLimitedJSONParser", "NotFound", "Refused", "exception_handler",
+    "ApplicationError", "CursorPage", "NotFound", "Refused", "exception_handler",
     "not_found", "paginated_response",
 ]
 
@@ -34,45 +34,6 @@ API_PREFIX = "/agent/v1/"
 def has_control_characters(text: str) -> bool:
     """Whether ``text`` holds a C0 control character or DEL (NUL among them: PostgreSQL refuses it in text)."""
     return any(ord(c) < 0x20 or ord(c) == 0x7F for c in text)
-
-
-class DepthLimitedJSONParser(parsers.JSONParser):
-    """DRF's JSON parser, refusing documents nested deeper than ``max_depth`` with a 400.
-
-    Without a limit a document nested ~1000 levels deep makes the decoder raise
-    ``RecursionError`` (a 500); shallower but still absurd nesting reaches the
-    serializers and the encrypted JSON fields. No body of this API needs more than a
-    few levels.
-    """
-
-    max_depth = 32
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        try:
-            data = super().parse(stream, media_type, parser_context)
-            too_deep = _nested_deeper_than(data, self.max_depth)
-        except RecursionError:
-            too_deep = True
-        if too_deep:
-            raise exceptions.ParseError(f"JSON parse error - nested deeper than {self.max_depth} levels")
-        return data
-
-
-def _nested_deeper_than(data, limit: int) -> bool:
-    """Whether a parsed JSON value has more than ``limit`` levels of arrays/objects (no recursion)."""
-    stack = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict):
-            children = value.values()
-        elif isinstance(value, list):
-            children = value
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False
 
 
 class CursorPage(pagination.CursorPagination):

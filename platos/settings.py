@@ -137,7 +137,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "platos.api.CursorPage",
     "DEFAULT_PARSER_CLASSES": [
-        "platos.api.DepthLimitedJSONParser",  # a 400, not a RecursionError, for absurdly nested JSON
+        "platos.parsers.DepthLimitedJSONParser",  # a 400, not a RecursionError, for absurdly nested JSON
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],

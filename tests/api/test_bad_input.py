@@ -15,7 +15,7 @@ import pytest
 from django.contrib import admin
 from drf_spectacular.generators import SchemaGenerator
 
-from platos.api import DepthLimitedJSONParser
+from platos.parsers import DepthLimitedJSONParser
 from tests.api.routes import api_routes, operation_id, operations
 
 pytestmark = pytest.mark.django_db
