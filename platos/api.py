@@ -1,4 +1,5 @@
-"""API plumbing shared by every app: the one cursor pagination, its helper, the one exception handler.
+"""API plumbing shared by every app: the one cursor pagination, its helper, the one exception handler
+and the JSON 404 of every path under /agent/v1/ (the JSON parser is ``platos.parsers``).
 
 Core level: imports DRF, Django and ``platos.core`` only, never an app.
 """
@@ -8,7 +9,8 @@ from __future__ import annotations
 import logging
 
 from django.core import exceptions as django_exceptions
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -16,11 +18,22 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from platos.core.envelope import DecryptionError
 from platos.core.errors import ApplicationError, NotFound, Refused
 
-__all__ = ["ApplicationError", "CursorPage", "NotFound", "Refused", "exception_handler", "paginated_response"]
+__all__ = [
+    "ApplicationError", "CursorPage", "NotFound", "Refused", "exception_handler",
+    "not_found", "paginated_response",
+]
 
 logger = logging.getLogger("platos.api")
 
 INVALID_CURSOR = {"cursor": ["invalid cursor; use the next link as given"]}
+# A cursor we hand out is base64 of a short query string: far below this.
+MAX_CURSOR_LENGTH = 512
+API_PREFIX = "/agent/v1/"
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a C0 control character or DEL (NUL among them: PostgreSQL refuses it in text)."""
+    return any(ord(c) < 0x20 or ord(c) == 0x7F for c in text)
 
 
 class CursorPage(pagination.CursorPagination):
@@ -60,6 +73,8 @@ class CursorPage(pagination.CursorPagination):
         return super().paginate_queryset(queryset, request, view=view)
 
     def decode_cursor(self, request):
+        if len(request.query_params.get(self.cursor_query_param, "")) > MAX_CURSOR_LENGTH:
+            raise exceptions.ValidationError(INVALID_CURSOR)
         try:
             cursor = super().decode_cursor(request)
         except exceptions.NotFound:
@@ -70,6 +85,8 @@ class CursorPage(pagination.CursorPagination):
 
     def _position_fits(self, position: str) -> bool:
         """Whether ``position`` is a value of the ordering field (so filtering on it cannot fail)."""
+        if has_control_characters(position):
+            return False  # never in a position we hand out; a NUL would be a DataError on PostgreSQL
         try:
             field = self._model._meta.get_field(self.ordering[0].lstrip("-"))
         except django_exceptions.FieldDoesNotExist:
@@ -123,3 +140,14 @@ def exception_handler(exc, context):
     elif isinstance(exc, django_exceptions.ObjectDoesNotExist):
         exc = Http404()
     return drf_exception_handler(exc, context)
+
+
+def not_found(request, exception=None):
+    """``handler404``: under /agent/v1/ a JSON 404 like every other refusal; elsewhere Django's page.
+
+    A path that matches no route (an id that is not a UUID, an unknown endpoint) never
+    reaches DRF, so without this it would answer Django's HTML 404.
+    """
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    return defaults.page_not_found(request, exception)

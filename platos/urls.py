@@ -33,3 +33,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("agent/v1/", include(api_v1)),
 ]
+
+# Under /agent/v1/ a path that matches no route (a non-UUID id, an unknown endpoint) is a JSON 404.
+handler404 = "platos.api.not_found"

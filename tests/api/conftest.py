@@ -1,0 +1,38 @@
+"""The objects every API route's path parameters point at, on top of the shared ``world``."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import (
+    ConnectedEntityFactory,
+    EnvironmentVariableFactory,
+    MessageFactory,
+    ProviderKeyFactory,
+    SkillFactory,
+    ThreadFactory,
+)
+
+
+@pytest.fixture
+def path_values(world) -> dict:
+    """A real value for every path parameter name of the API (acme/production's objects)."""
+    variable = EnvironmentVariableFactory(environment=world.prod, name="API_TOKEN", value="tok-123")
+    key = ProviderKeyFactory(environment=world.prod)
+    entity = ConnectedEntityFactory(environment=world.prod, slug="crm")
+    thread = ThreadFactory(title="support", created_by=world.root, project_slug="acme",
+                           environment_slug="production")
+    message = MessageFactory(thread=thread, content="hello")
+    SkillFactory(slug="search", required_env=["API_TOKEN"])
+    return {
+        "project": world.acme.slug, "environment": world.prod.slug, "name": variable.name, "key_id": key.pk,
+        "slug": entity.slug, "thread_id": thread.pk, "message_id": message.pk,
+    }
+
+
+@pytest.fixture
+def root_api(world) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(world.root)
+    return client
