@@ -66,10 +66,10 @@ def http_get(url: str, headers: dict[str, str] | None = None, timeout: float = 5
 class Gunicorn:
     """A real gunicorn started with the repo's gunicorn.conf.py on a free loopback port."""
 
-    def __init__(self, *, cwd: Path, env: dict[str, str], workers: int = 2) -> None:
+    def __init__(self, *, cwd: Path, env: dict[str, str], log_dir: Path, workers: int = 2) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.log = cwd / f"gunicorn-{self.port}.log"
+        self.log = log_dir / f"gunicorn-{self.port}.log"
         self._log = self.log.open("wb")
         self.proc = subprocess.Popen(
             [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{self.port}",

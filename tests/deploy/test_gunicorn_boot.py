@@ -43,7 +43,8 @@ def assert_stops(server, *, must_say, secrets):
 
 def test_malformed_key_stops_the_master_before_any_worker(tmp_path, gunicorn):
     bad = GOOD_ENC[:31]
-    server = gunicorn(cwd=ROOT, env=server_env(tmp_path, ENCRYPTION_KEY=bad, PLATOS_MESSAGE_ENCRYPTION_KEY=GOOD_MSG))
+    env = server_env(tmp_path, ENCRYPTION_KEY=bad, PLATOS_MESSAGE_ENCRYPTION_KEY=GOOD_MSG)
+    server = gunicorn(cwd=ROOT, log_dir=tmp_path, env=env)
     out = assert_stops(server, must_say="ENCRYPTION_KEY has the wrong length", secrets=[bad, GOOD_MSG])
     assert "Platos cannot start" in out
     assert "Booting worker" not in out  # checked in the master, before the fork
@@ -54,7 +55,7 @@ def test_wrong_but_valid_key_stops_the_master(tmp_path, gunicorn):
     subprocess.run([str(VENV_BIN / "python"), "manage.py", "migrate", "-v0"], cwd=ROOT, env=good,
                    check=True, capture_output=True, timeout=120)
     wrong = {**good, "PLATOS_MESSAGE_ENCRYPTION_KEY": OTHER_MSG}
-    server = gunicorn(cwd=ROOT, env=wrong)
+    server = gunicorn(cwd=ROOT, log_dir=tmp_path, env=wrong)
     out = assert_stops(server, must_say=f"written under key id {key_id(GOOD_MSG.encode())}",
                        secrets=[GOOD_MSG, OTHER_MSG, GOOD_ENC])
     assert "Booting worker" not in out
@@ -63,7 +64,7 @@ def test_wrong_but_valid_key_stops_the_master(tmp_path, gunicorn):
 def test_missing_secret_key_stops_gunicorn_with_one_message(tmp_path, gunicorn):
     env = server_env(tmp_path, ENCRYPTION_KEY=GOOD_ENC, PLATOS_MESSAGE_ENCRYPTION_KEY=GOOD_MSG)
     del env["DJANGO_SECRET_KEY"]
-    server = gunicorn(cwd=ROOT, env=env)
+    server = gunicorn(cwd=ROOT, log_dir=tmp_path, env=env)
     assert_stops(server, must_say="DJANGO_SECRET_KEY is not set", secrets=[GOOD_ENC, GOOD_MSG])
 
 
@@ -81,7 +82,7 @@ def test_a_worker_that_meets_a_bad_key_stops_the_master(tmp_path, gunicorn, work
     for args in (["migrate", "-v0"], ["collectstatic", "--noinput", "-v0"]):
         subprocess.run([str(VENV_BIN / "python"), "manage.py", *args], cwd=tree, env=env, check=True,
                        capture_output=True, timeout=120)
-    server = gunicorn(cwd=tree, env=env, workers=workers)
+    server = gunicorn(cwd=tree, log_dir=tmp_path, env=env, workers=workers)
     server.wait_ready()
     bad = GOOD_MSG + "x"
     env_file.write_text(env_file.read_text().replace(GOOD_MSG, bad))
