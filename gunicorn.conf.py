@@ -17,15 +17,13 @@ from platos.bootcheck import FatalExit  # noqa: E402  (standard library only at 
 _fatal = FatalExit()  # made in the master when it reads this file, shared by its workers
 
 wsgi_app = "platos.wsgi"
-bind = os.environ.get("PLATOS_BIND", "127.0.0.1:8000")  # behind a proxy; -b overrides
+bind = "127.0.0.1:8000"  # behind a proxy on the same host; -b overrides
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Requests that take longer than this are killed (a stuck DB call must not pin a worker).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
-# A worker is replaced after this many requests (bounds any slow leak), with jitter so
-# they do not all restart at once.
-max_requests = 2000
-max_requests_jitter = 200
+# No max_requests: a worker restart costs a Django import and a boot check, and there
+# is no known leak to bound.
 # gunicorn's control socket defaults to one path per user ($HOME/.gunicorn): two servers
 # of one user would fight over it, and nothing here uses gunicornc.
 control_socket_disable = True
