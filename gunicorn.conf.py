@@ -18,9 +18,21 @@ _fatal = FatalExit()  # made in the master when it reads this file, shared by it
 
 wsgi_app = "platos.wsgi"
 bind = "127.0.0.1:8000"  # behind a proxy on the same host; -b overrides
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+
+
+def _count(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        sys.exit(f"Platos cannot start: {name} must be a whole number of at least 1 (found {value!r}). "
+                 f"Fix: set it to a number like {default}, or unset it for the default.")
+    return int(value)
+
+
+workers = _count("WEB_CONCURRENCY", 2)
 # Requests that take longer than this are killed (a stuck DB call must not pin a worker).
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+timeout = _count("GUNICORN_TIMEOUT", 30)
 graceful_timeout = 20
 # No max_requests: a worker restart costs a Django import and a boot check, and there
 # is no known leak to bound.

@@ -70,6 +70,18 @@ def parse_public_url(value: str) -> tuple[str, str]:
     return origin, parts.hostname
 
 
+def whole_number(name: str, value: str | None, *, default: int | None) -> int | None:
+    """A variable that holds a count of seconds: unset -> default, else a whole number >= 0."""
+    if value is None or value == "":
+        return default
+    if not value.strip().isdigit():
+        raise DeployConfigError(
+            f"{name} must be a whole number of seconds (found {value!r}). Fix: set it to "
+            f"a number like 60, or unset it for the default ({default})."
+        )
+    return int(value)
+
+
 def _as_bool(value) -> bool:
     if isinstance(value, bool):
         return value

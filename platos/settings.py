@@ -9,7 +9,14 @@ from pathlib import Path
 
 import environ
 
-from platos.deploy import DEFAULT_PUBLIC_URL, DeployConfigError, check_secret_key, connection_defaults, parse_public_url
+from platos.deploy import (
+    DEFAULT_PUBLIC_URL,
+    DeployConfigError,
+    check_secret_key,
+    connection_defaults,
+    parse_public_url,
+    whole_number,
+)
 from platos.deploy import boot_message as deploy_boot_message
 from platos.keys import KeyConfigError, boot_message, load_keyrings
 
@@ -42,6 +49,11 @@ try:
     PLATOS_PUBLIC_URL, _public_host = parse_public_url(
         env.str("PLATOS_PUBLIC_URL", default=DEFAULT_PUBLIC_URL)
     )
+    SECURE_HSTS_SECONDS = whole_number(
+        "DJANGO_SECURE_HSTS_SECONDS", env.ENVIRON.get("DJANGO_SECURE_HSTS_SECONDS"),
+        default=0 if DEBUG else 31_536_000,
+    )
+    _conn_max_age = whole_number("DJANGO_CONN_MAX_AGE", env.ENVIRON.get("DJANGO_CONN_MAX_AGE"), default=None)
 except DeployConfigError as exc:
     sys.exit(deploy_boot_message(exc))
 ALLOWED_HOSTS = env.list(
@@ -57,7 +69,6 @@ if env.bool("PLATOS_BEHIND_TLS_PROXY", default=False):
 # /healthz and /readyz answer before SecurityMiddleware (platos/health.py), so a load
 # balancer probing over plain HTTP is not redirected.
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
 SILENCED_SYSTEM_CHECKS = []
@@ -145,7 +156,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
 # Persistent connections (platos/deploy.py): 60 s with health checks unless overridden.
 DATABASES["default"] = connection_defaults(
-    DATABASES["default"], conn_max_age=env.int("DJANGO_CONN_MAX_AGE", default=None)
+    DATABASES["default"], conn_max_age=_conn_max_age
 )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

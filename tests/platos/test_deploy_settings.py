@@ -111,6 +111,13 @@ def test_bad_public_url_is_one_message():
         parse_public_url("https://platos.example.com/admin/")
 
 
+@pytest.mark.parametrize("variable", ["DJANGO_CONN_MAX_AGE", "DJANGO_SECURE_HSTS_SECONDS"])
+def test_bad_number_is_one_message(variable):
+    done = run(["manage.py", "check"], **{variable: "one year"})
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert f"{variable} must be a whole number of seconds (found 'one year')" in done.stderr
+
+
 def test_secret_key_rule_matches_djangos_deploy_check():
     assert check_secret_key("short", debug=True) == "short"
     with pytest.raises(DeployConfigError):
