@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test test-services lint bench
+.PHONY: run serve test test-services lint bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,20 @@ run: $(VENV)/.runtime
 	@echo "Admin MFA: with DJANGO_DEBUG off (or PLATOS_REQUIRE_ADMIN_MFA=true) the first admin login asks you to enrol"
 	@echo "a TOTP app (scan/paste the otpauth link or type the secret, confirm one code). PLATOS_REQUIRE_ADMIN_MFA=false turns it off."
 	$(PY) manage.py runserver 127.0.0.1:8000
+
+# Production-shaped, on this machine: gunicorn with gunicorn.conf.py, DEBUG off, collected and
+# compressed static files, PostgreSQL/Redis when DATABASE_URL/REDIS_URL are in .env (else SQLite).
+# It speaks plain HTTP on loopback, so the HTTPS redirect, HSTS and HTTPS-only cookies are off here;
+# behind a TLS proxy they stay on (README "Self-hosting").
+SERVE_BIND ?= 127.0.0.1:8000
+SERVE_ENV := DJANGO_DEBUG=false DJANGO_SECURE_SSL_REDIRECT=false DJANGO_SECURE_HSTS_SECONDS=0 \
+	DJANGO_SECURE_COOKIES=false DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost PLATOS_PUBLIC_URL=http://$(SERVE_BIND)
+serve: $(VENV)/.runtime
+	$(PY) manage.py generate_keys --write .env
+	$(SERVE_ENV) $(PY) manage.py migrate --noinput
+	$(SERVE_ENV) $(PY) manage.py collectstatic --noinput -v0
+	$(SERVE_ENV) $(PY) manage.py bootstrap_admin
+	$(SERVE_ENV) $(VENV)/bin/gunicorn -c gunicorn.conf.py -b $(SERVE_BIND) platos.wsgi
 
 # The whole suite on SQLite (tests needing PostgreSQL/Redis are listed as not collected).
 test: $(VENV)/.dev /usr/bin/chromium

@@ -9,6 +9,15 @@ from pathlib import Path
 
 import environ
 
+from platos.core.deploy import (
+    DEFAULT_PUBLIC_URL,
+    DeployConfigError,
+    check_secret_key,
+    connection_defaults,
+    parse_public_url,
+    whole_number,
+)
+from platos.core.deploy import boot_message as deploy_boot_message
 from platos.core.keys import KeyConfigError, boot_message, load_keyrings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -32,11 +41,62 @@ PLATOS_ADMIN_AUDIT_RETENTION_DAYS = env.int("PLATOS_ADMIN_AUDIT_RETENTION_DAYS",
 # Previous values kept per env var (secrets_app.services.versions); older ones are deleted.
 PLATOS_SECRET_VERSIONS_KEPT = env.int("PLATOS_SECRET_VERSIONS_KEPT", default=10)
 
-SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
+
+# --- Deployment (README "Self-hosting"): secret key, public URL, HTTPS, static files,
+# connections. Each value is overridable; the defaults are the production ones
+# whenever DEBUG is off. A bad value stops every entry point with one message.
+try:
+    SECRET_KEY = check_secret_key(env.str("DJANGO_SECRET_KEY", default=""), debug=DEBUG)
+    PLATOS_PUBLIC_URL, _public_host = parse_public_url(
+        env.str("PLATOS_PUBLIC_URL", default=DEFAULT_PUBLIC_URL)
+    )
+    SECURE_HSTS_SECONDS = whole_number(
+        "DJANGO_SECURE_HSTS_SECONDS", env.ENVIRON.get("DJANGO_SECURE_HSTS_SECONDS"),
+        default=0 if DEBUG else 31_536_000,
+    )
+    _conn_max_age = whole_number("DJANGO_CONN_MAX_AGE", env.ENVIRON.get("DJANGO_CONN_MAX_AGE"), default=None)
+except DeployConfigError as exc:
+    sys.exit(deploy_boot_message(exc))
 ALLOWED_HOSTS = env.list(
-    "DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else []
+    "DJANGO_ALLOWED_HOSTS",
+    default=sorted({_public_host, "127.0.0.1", "localhost"} if DEBUG else {_public_host}),
 )
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[PLATOS_PUBLIC_URL])
+# Behind a proxy that terminates TLS and sets X-Forwarded-Proto (and strips it from
+# clients). Off by default: trusting the header without such a proxy lets any client
+# claim HTTPS.
+if env.bool("PLATOS_BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# /healthz and /readyz answer before SecurityMiddleware (platos/health.py), so a load
+# balancer probing over plain HTTP is not redirected.
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = []
+if not SECURE_HSTS_INCLUDE_SUBDOMAINS:
+    # Opt-in: includeSubDomains forces HTTPS on every subdomain of the operator's
+    # domain, which this app cannot know are all served over HTTPS.
+    SILENCED_SYSTEM_CHECKS.append("security.W005")
+if not SECURE_HSTS_PRELOAD:
+    # Opt-in: preload lists are baked into browsers and take months to leave.
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+WHITENOISE_ROOT = BASE_DIR / "platos" / "public"  # /favicon.ico
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Hashed, compressed files from `collectstatic` when DEBUG is off (whitenoise serves
+    # them with far-future caching); the app directories as they are in development.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+# --- end of deployment block
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -61,7 +121,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "platos.health.HealthMiddleware",  # first: plain HTTP, any Host header (load balancers)
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "platos.middleware.RefuseControlCharactersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -102,6 +164,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Take SQLite's write lock when a transaction starts, so two writers (the audit
     # chain reads its head, then appends) queue up instead of failing "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
+# Persistent connections (platos/deploy.py): 60 s with health checks unless overridden.
+DATABASES["default"] = connection_defaults(
+    DATABASES["default"], conn_max_age=_conn_max_age
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -133,9 +199,6 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
-
-STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -177,8 +240,6 @@ SPECTACULAR_SETTINGS = {
 PLATOS_TRUSTED_PROXIES = env.int("PLATOS_TRUSTED_PROXIES", default=0)
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 # Redaction is on by default: LOGGING_CONFIG installs a LogRecord factory that redacts
 # every record (every logger, every handler, exception text included) and the filter

@@ -8,7 +8,8 @@ mounted, with no setting or registry to look up.
 """
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, reverse_lazy
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from audit.api import AdminAuditListApi
@@ -27,7 +28,11 @@ api_v1 = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
 
+# /healthz and /readyz are answered by platos.health.HealthMiddleware, /favicon.ico by
+# whitenoise (WHITENOISE_ROOT): neither goes through URL routing.
 urlpatterns = [
+    # The site has no public pages: its front door is the admin ("View site" links here).
+    path("", RedirectView.as_view(url=reverse_lazy("admin:index"), permanent=False), name="home"),
     path("admin/mfa/enrol/", mfa_views.mfa_enrol, name="mfa-enrol"),
     path("admin/mfa/verify/", mfa_views.mfa_verify, name="mfa-verify"),
     path("admin/", admin.site.urls),

@@ -1,8 +1,10 @@
 """``python manage.py generate_keys``: fresh, distinct keys, ready to paste.
 
-Runs without Django settings (settings refuse to load until keys exist). With
-``--write FILE`` it adds the keys that are missing and never replaces one that is
-set: a replaced key makes everything written under the old one unreadable.
+Prints both encryption keys and a ``DJANGO_SECRET_KEY``. Runs without Django
+settings (settings refuse to load until keys exist). With ``--write FILE`` it adds
+the ones that are missing and never replaces one that is set: a replaced encryption
+key makes everything written under the old one unreadable, a replaced secret key
+logs everyone out and voids every signed link.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ import secrets
 import sys
 from pathlib import Path
 
+from platos.core.deploy import new_secret_key
 from platos.core.keys import KEYRING_VARIABLES
 
 # Only the current keys: a _NEXT key is a rotation decision, not a setup step.
 KEY_VARIABLES = [current for current, _next in KEYRING_VARIABLES.values()]
-DEV_VARIABLES = ["DJANGO_SECRET_KEY"]
 _LINE = re.compile(r"\A\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)\Z")
 
 
@@ -49,12 +51,10 @@ def write_missing(path: Path, *, with_dev: bool, out=sys.stdout) -> int:
             )
         else:
             lines.append(f"{name}={new_key()}")
-    if with_dev:
-        for name in DEV_VARIABLES:
-            if not present.get(name):
-                lines.append(f"{name}={secrets.token_urlsafe(50)}")
-        if "DJANGO_DEBUG" not in present:
-            lines.append("DJANGO_DEBUG=true")
+    if not present.get("DJANGO_SECRET_KEY"):
+        lines.append(f"DJANGO_SECRET_KEY={new_secret_key()}")
+    if with_dev and "DJANGO_DEBUG" not in present:
+        lines.append("DJANGO_DEBUG=true")
     if not lines:
         print(f"{path}: nothing to add.", file=out)
         return 0
@@ -73,21 +73,23 @@ def write_missing(path: Path, *, with_dev: bool, out=sys.stdout) -> int:
 def main(argv: list[str] | None = None, *, out=sys.stdout) -> int:
     parser = argparse.ArgumentParser(
         prog="manage.py generate_keys",
-        description="Print fresh ENCRYPTION_KEY and PLATOS_MESSAGE_ENCRYPTION_KEY lines.",
+        description="Print fresh ENCRYPTION_KEY, PLATOS_MESSAGE_ENCRYPTION_KEY and DJANGO_SECRET_KEY lines.",
     )
     parser.add_argument(
         "--write",
         metavar="FILE",
-        help="add the keys that are missing to FILE (e.g. .env); never overwrite one that is set",
+        help="add the keys (and DJANGO_SECRET_KEY) that are missing to FILE (e.g. .env); "
+        "never overwrite one that is set",
     )
     parser.add_argument(
         "--dev",
         action="store_true",
-        help="with --write, also add DJANGO_SECRET_KEY and DJANGO_DEBUG=true if missing",
+        help="with --write, also add DJANGO_DEBUG=true if DJANGO_DEBUG is missing",
     )
     args = parser.parse_args(argv)
     if args.write:
         return write_missing(Path(args.write), with_dev=args.dev, out=out)
     for name in KEY_VARIABLES:
         print(f"{name}={new_key()}", file=out)
+    print(f"DJANGO_SECRET_KEY={new_secret_key()}", file=out)
     return 0

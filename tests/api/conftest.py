@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+from secrets_app.services import env_var_update
+from secrets_app.tokens.services import token_create
+
 from tests.factories import (
     ConnectedEntityFactory,
     EnvironmentVariableFactory,
@@ -25,9 +28,12 @@ def path_values(world) -> dict:
                            environment_slug="production")
     message = MessageFactory(thread=thread, content="hello")
     SkillFactory(slug="search", required_env=["API_TOKEN"])
+    env_var_update(variable=variable, actor=world.admin, value="tok-456")  # version 1 is kept
+    token, _plaintext = token_create(user=world.root, name="api-tests")
     return {
         "project": world.acme.slug, "environment": world.prod.slug, "name": variable.name, "key_id": key.pk,
         "slug": entity.slug, "thread_id": thread.pk, "message_id": message.pk,
+        "version": 1, "token_id": token.pk,
     }
 
 

@@ -24,7 +24,7 @@ def boot(extra_env, *argv):
     env.update(
         DJANGO_SETTINGS_MODULE="platos.settings",
         DJANGO_READ_DOT_ENV_FILE="false",
-        DJANGO_SECRET_KEY="boot-test-secret",
+        DJANGO_SECRET_KEY="boot-test-secret-" + "x1y2z3" * 9,
         DATABASE_URL="sqlite:///:memory:",
         **extra_env,
     )

@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from platos.core.deploy import check_secret_key
 from platos.core.keygen import main
 from platos.core.keys import load_keyrings
 
@@ -21,7 +22,10 @@ def test_prints_two_fresh_distinct_valid_keys_without_settings():
     )
     assert result.returncode == 0, result.stderr
     pairs = dict(line.split("=", 1) for line in result.stdout.splitlines())
-    assert set(pairs) == {"ENCRYPTION_KEY", "PLATOS_MESSAGE_ENCRYPTION_KEY"}
+    assert set(pairs) == {"ENCRYPTION_KEY", "PLATOS_MESSAGE_ENCRYPTION_KEY", "DJANGO_SECRET_KEY"}
+    # The secret key passes the production rule (DEBUG off), and is not a key's twin.
+    assert check_secret_key(pairs["DJANGO_SECRET_KEY"], debug=False) == pairs["DJANGO_SECRET_KEY"]
+    assert pairs["DJANGO_SECRET_KEY"] not in (pairs["ENCRYPTION_KEY"], pairs["PLATOS_MESSAGE_ENCRYPTION_KEY"])
     assert pairs["ENCRYPTION_KEY"] != pairs["PLATOS_MESSAGE_ENCRYPTION_KEY"]
     rings = load_keyrings(pairs)  # both keys pass the boot check
     assert rings["encryption"].current.id != rings["messages"].current.id
@@ -36,6 +40,8 @@ def test_write_adds_missing_and_never_overwrites(tmp_path):
     assert "ENCRYPTION_KEY=keep-me-keep-me-keep-me-keep-me!\n" in text
     assert text.count("ENCRYPTION_KEY=") == 2  # the kept one + PLATOS_MESSAGE_ENCRYPTION_KEY
     assert "PLATOS_MESSAGE_ENCRYPTION_KEY=" in text
+    assert text.count("DJANGO_SECRET_KEY=") == 1  # added without --dev: production needs it too
+    assert "DJANGO_DEBUG" not in text  # only --dev turns debug on
     assert "leaving it alone" in out.getvalue() and "unreadable" in out.getvalue()
     assert "keep-me" not in out.getvalue()  # never echoes a key
     before = env_file.read_text()

@@ -1,5 +1,6 @@
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -25,5 +26,5 @@ class Command(BaseCommand):
         # Printed to the operator's terminal once; never logged.
         self.stdout.write(
             self.style.SUCCESS("First admin created. This password is shown once; save it now:\n")
-            + f"  url:      http://127.0.0.1:8000/admin/\n  username: {username}\n  password: {password}\n"
+            + f"  url:      {settings.PLATOS_PUBLIC_URL}/admin/\n  username: {username}\n  password: {password}\n"
         )

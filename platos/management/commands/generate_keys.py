@@ -8,7 +8,7 @@ class Command(BaseCommand):
     this command is the same code for call_command() and an already-configured process."""
 
     help = (
-        "Print fresh ENCRYPTION_KEY and PLATOS_MESSAGE_ENCRYPTION_KEY lines "
+        "Print fresh ENCRYPTION_KEY, PLATOS_MESSAGE_ENCRYPTION_KEY and DJANGO_SECRET_KEY lines "
         "(--write FILE adds missing ones and never overwrites)."
     )
 
