@@ -19,6 +19,7 @@ from secrets_app.admin_age import (
     variable_key_age,
 )
 from secrets_app.admin_audit import AuditedAdminMixin
+from secrets_app.admin_dotenv import DotenvAdminMixin
 from secrets_app.admin_versions import version_history_html
 from secrets_app.models import Environment, EnvironmentVariable, Project, ProjectMembership, ProviderKey, Skill
 
@@ -64,7 +65,7 @@ class EnvironmentVariableForm(forms.ModelForm):
 
 
 @admin.register(EnvironmentVariable)
-class EnvironmentVariableAdmin(admin.ModelAdmin):
+class EnvironmentVariableAdmin(DotenvAdminMixin, admin.ModelAdmin):
     form = EnvironmentVariableForm
     list_display = ["name", "environment", "kind", "masked_value", variable_key_age, "version", "updated_at",
                     "updated_by"]
