@@ -40,6 +40,8 @@ PLATOS_ALLOW_LEGACY_PLAINTEXT = env.bool("PLATOS_ALLOW_LEGACY_PLAINTEXT", defaul
 PLATOS_ADMIN_AUDIT_RETENTION_DAYS = env.int("PLATOS_ADMIN_AUDIT_RETENTION_DAYS", default=365)
 # Previous values kept per env var (secrets_app.services.versions); older ones are deleted.
 PLATOS_SECRET_VERSIONS_KEPT = env.int("PLATOS_SECRET_VERSIONS_KEPT", default=10)
+# Provider-key secrets older than this many days are flagged for rotation (secrets_app.key_age).
+PLATOS_ROTATE_AFTER_DAYS = env.int("PLATOS_ROTATE_AFTER_DAYS", default=90)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 

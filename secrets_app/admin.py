@@ -12,7 +12,14 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 
 from platos.core.fields import Undecryptable
 from secrets_app import services
+from secrets_app.admin_age import (
+    ProviderKeyRotationFilter,
+    VariableRotationFilter,
+    provider_key_age,
+    variable_key_age,
+)
 from secrets_app.admin_audit import AuditedAdminMixin
+from secrets_app.admin_dotenv import DotenvAdminMixin
 from secrets_app.admin_versions import version_history_html
 from secrets_app.models import Environment, EnvironmentVariable, Project, ProjectMembership, ProviderKey, Skill
 
@@ -58,10 +65,11 @@ class EnvironmentVariableForm(forms.ModelForm):
 
 
 @admin.register(EnvironmentVariable)
-class EnvironmentVariableAdmin(admin.ModelAdmin):
+class EnvironmentVariableAdmin(DotenvAdminMixin, admin.ModelAdmin):
     form = EnvironmentVariableForm
-    list_display = ["name", "environment", "kind", "masked_value", "version", "updated_at", "updated_by"]
-    list_filter = ["kind", "environment__project"]
+    list_display = ["name", "environment", "kind", "masked_value", variable_key_age, "version", "updated_at",
+                    "updated_by"]
+    list_filter = ["kind", VariableRotationFilter, "environment__project"]
     search_fields = ["name"]  # names only: the value is ciphertext and is never searchable
     date_hierarchy = "updated_at"
     list_select_related = ["environment__project", "updated_by"]
@@ -132,8 +140,9 @@ class EnvironmentVariableAdmin(admin.ModelAdmin):
 class ProviderKeyAdmin(admin.ModelAdmin):
     """Metadata only; created through the API. Lifecycle actions call the services."""
 
-    list_display = ["label", "provider", "environment", "status", "is_default", "last_used_at", "created_at"]
-    list_filter = ["provider", "status", "is_default", "environment__project"]
+    list_display = ["label", "provider", "environment", "status", "is_default", provider_key_age, "last_used_at",
+                    "created_at"]
+    list_filter = ["provider", "status", "is_default", ProviderKeyRotationFilter, "environment__project"]
     search_fields = ["label"]
     date_hierarchy = "created_at"
     list_select_related = ["environment__project"]

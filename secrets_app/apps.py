@@ -7,4 +7,5 @@ class SecretsAppConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the built-in "provider_key" boundary before any read can happen.
+        from secrets_app import checks  # noqa: F401  (registers the store's system checks)
         from secrets_app.services import readers  # noqa: F401

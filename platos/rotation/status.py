@@ -12,6 +12,7 @@ from platos.core.keys import KEYRING_VARIABLES
 from platos.rotation.canary import canary_state
 from platos.rotation.columns import LEGACY
 from platos.rotation.engine import keyring_columns
+from secrets_app.key_age import key_age_report, key_age_warnings
 
 
 def key_status(*, using: str = DEFAULT_DB_ALIAS) -> dict[str, Any]:
@@ -59,7 +60,8 @@ def key_status(*, using: str = DEFAULT_DB_ALIAS) -> dict[str, Any]:
                 "canary": {"status": canary.status, "key_id": canary.key_id},
             }
         )
-    return {"keyrings": rings, "legacy_plaintext_mode": legacy_plaintext_allowed()}
+    return {"keyrings": rings, "legacy_plaintext_mode": legacy_plaintext_allowed(),
+            "key_age": key_age_report(using=using)}
 
 
 def render_text(status: dict[str, Any]) -> str:
@@ -81,4 +83,10 @@ def render_text(status: dict[str, Any]) -> str:
             lines.append(
                 f"  safe to drop {verdict['key_id']}: {'yes' if verdict['safe'] else 'no'} ({verdict['why']})"
             )
+    age = status.get("key_age")
+    if age is not None:
+        lines.append(f"Provider-key age (rotate after {age['rotate_after_days']} days)")
+        for kind, label in (("provider_keys", "provider keys"), ("variables", "other provider-key variables")):
+            lines.append(f"  {label}: {age[kind]['checked']}, {len(age[kind]['due'])} due for rotation")
+        lines.extend(f"  WARNING: {line}" for line in key_age_warnings(age))
     return "\n".join(lines) + "\n"

@@ -14,6 +14,7 @@ from platos.core.envelope import is_token
 from platos.core.fields import Undecryptable
 from platos.core.logging import register_secret
 from secrets_app.boundaries import BoundaryError
+from secrets_app.key_age import age_days
 from secrets_app.models import Environment, EnvironmentVariable, EnvironmentVariableVersion, ProviderKey
 from secrets_app.values import SecretValue
 
@@ -115,6 +116,16 @@ def env_var_version_archive(*, variable: EnvironmentVariable, actor) -> Environm
     return row
 
 
+def replaced_age(variable: EnvironmentVariable) -> dict:
+    """``{"replaced_age_days": n}`` when a provider-key value is about to be replaced, else ``{}``.
+
+    Call it on the row as loaded, before the new value is assigned (audit extra).
+    """
+    if variable.kind != EnvironmentVariable.Kind.PROVIDER_KEY or variable.value is None:
+        return {}
+    return {"replaced_age_days": age_days(variable.updated_at)}
+
+
 def _refuse_provider_key_var(variable: EnvironmentVariable) -> None:
     owner = ProviderKey.objects.filter(environment_id=variable.environment_id, env_var_name=variable.name).first()
     if owner is not None:
@@ -169,8 +180,10 @@ def env_var_update(
         pk=variable.pk
     )
     _refuse_provider_key_var(variable)
+    age = {}
     if value is not None:
         validate_secret_text(value)
+        age = replaced_age(variable)
         env_var_version_archive(variable=variable, actor=actor)
         variable.value = value
     elif isinstance(variable.value, Undecryptable):
@@ -179,7 +192,7 @@ def env_var_update(
         variable.kind = kind
     env_var_version_save(variable=variable, actor=actor)
     _audit(Action.SECRET_WRITE, variable=variable, actor=actor, request=request,
-           extra={"version": variable.version, "kind": variable.kind, "content_changed": value is not None})
+           extra={"version": variable.version, "kind": variable.kind, "content_changed": value is not None, **age})
     return variable
 
 

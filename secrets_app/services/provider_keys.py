@@ -12,6 +12,7 @@ from django.views.decorators.debug import sensitive_variables
 from audit.models import AuditEvent
 from audit.services import audit_record
 from platos.core.fields import Undecryptable
+from secrets_app.key_age import age_days, provider_key_written_at
 from secrets_app.models import Environment, EnvironmentVariable, EnvironmentVariableVersion, ProviderKey
 from secrets_app.services.env_vars import (
     env_var_version_archive,
@@ -134,18 +135,23 @@ def provider_key_create(
 @sensitive_variables("secret")
 @transaction.atomic
 def provider_key_rotate(*, key: ProviderKey, secret: str, actor, request=None) -> ProviderKey:
-    """Replace the secret; the metadata stays. The old value is kept as an archived version."""
+    """Replace the secret; the metadata stays. The old value is kept as an archived version.
+
+    The audit row's ``replaced_age_days`` is the age of the secret replaced (whole days).
+    """
     key = _locked(key)
     if key.status == Status.REVOKED:
         raise ValidationError({"status": "a revoked key cannot be rotated; create a new key"})
     validate_provider_secret(provider=key.provider, secret=secret)
+    replaced_age = age_days(provider_key_written_at(key))
     variable = _variable(key)
     env_var_version_archive(variable=variable, actor=actor)
     variable.value = secret
     env_var_version_save(variable=variable, actor=actor)
     key.rotated_at = timezone.now()
     key.save(update_fields=["rotated_at"])
-    _audit(Action.PROVIDER_KEY_ROTATE, key, actor=actor, request=request, extra={"version": variable.version})
+    _audit(Action.PROVIDER_KEY_ROTATE, key, actor=actor, request=request,
+           extra={"version": variable.version, "replaced_age_days": replaced_age})
     return key
 
 

@@ -25,6 +25,7 @@ from secrets_app.services.env_vars import (
     clean_reason,
     env_var_version_archive,
     env_var_version_save,
+    replaced_age,
     validate_secret_text,
 )
 from secrets_app.values import SecretValue
@@ -99,12 +100,13 @@ def env_var_rollback(*, variable: EnvironmentVariable, version: int, actor, requ
     if isinstance(value, Undecryptable):
         raise ValidationError({"version": f"version {version} cannot be decrypted (key id {value.key_id})"})
     validate_secret_text(value)
+    age = replaced_age(variable)
     env_var_version_archive(variable=variable, actor=actor)
     variable.value = value
     variable.kind = row.kind
     env_var_version_save(variable=variable, actor=actor)
     _audit(Action.SECRET_ROLLBACK, variable=variable, actor=actor, request=request,
-           extra={"version": variable.version, "restored_version": version})
+           extra={"version": variable.version, "restored_version": version, **age})
     return variable
 
 
