@@ -7,7 +7,6 @@ from rest_framework.test import APIClient
 
 from secrets_app.services import env_var_update
 from secrets_app.tokens.services import token_create
-
 from tests.factories import (
     ConnectedEntityFactory,
     EnvironmentVariableFactory,
