@@ -27,6 +27,9 @@ api_v1 = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
 
+# A database outage outside DRF (the admin) is a 503 page, not a 500 (platos.api).
+handler500 = "platos.api.server_error"
+
 urlpatterns = [
     path("admin/mfa/enrol/", mfa_views.mfa_enrol, name="mfa-enrol"),
     path("admin/mfa/verify/", mfa_views.mfa_verify, name="mfa-verify"),
