@@ -74,11 +74,7 @@ class RotateKeyCommand(BaseCommand):
         except RotationMisuse as exc:
             raise CommandError(str(exc), returncode=EXIT_MISUSE) from None
         except CONNECTION_LOST as exc:
-            raise CommandError(
-                f"keyring '{self.keyring}': cannot reach the database ({_db_error(exc)}). "
-                f"Nothing was written: run it again when the database is back. Exit {EXIT_INTERRUPTED}.",
-                returncode=EXIT_INTERRUPTED,
-            ) from None
+            raise _cannot_reach(self.keyring, exc) from None
         self.stdout.write(_header(plan))
         if before_start is not None:
             before_start()
@@ -97,12 +93,16 @@ class RotateKeyCommand(BaseCommand):
         result, shard, err = plan.result, plan.shard, self.stderr._out
         actor = command_actor(self.command_name)
         run_id = uuid.uuid4().hex  # pairs this run's start and end rows (key_status reads them)
-        audit_record(
-            action=AUDIT_ACTION, success=True, actor=actor,
-            subject_type=AuditEvent.Subject.KEYRING, subject_id=self.keyring,
-            extra={"phase": "start", "run": run_id, "keyring": self.keyring, "from_key_ids": result.from_key_ids,
-                   "to_key_id": result.to_key_id, "rows_pending": plan.rows_pending, "shard": str(shard)},
-        )
+        try:
+            audit_record(
+                action=AUDIT_ACTION, success=True, actor=actor,
+                subject_type=AuditEvent.Subject.KEYRING, subject_id=self.keyring,
+                extra={"phase": "start", "run": run_id, "keyring": self.keyring,
+                       "from_key_ids": result.from_key_ids, "to_key_id": result.to_key_id,
+                       "rows_pending": plan.rows_pending, "shard": str(shard)},
+            )
+        except CONNECTION_LOST as exc:
+            raise _cannot_reach(self.keyring, exc) from None
         progress = Progress(total=plan.rows_pending, stream=err, interval=options["progress_interval"],
                             label=self.keyring)
         try:
@@ -154,6 +154,15 @@ class RotateKeyCommand(BaseCommand):
             f"old or the new key): run it again. Run {recorded}. Exit {EXIT_INTERRUPTED}.",
             returncode=EXIT_INTERRUPTED,
         ) from None
+
+
+def _cannot_reach(keyring: str, exc: Exception) -> CommandError:
+    """The database went away before the first write (the checks, the count, the start row)."""
+    return CommandError(
+        f"keyring '{keyring}': cannot reach the database ({_db_error(exc)}). Nothing was written: "
+        f"run it again when the database is back. Exit {EXIT_INTERRUPTED}.",
+        returncode=EXIT_INTERRUPTED,
+    )
 
 
 def _db_error(exc: Exception) -> str:
