@@ -148,6 +148,9 @@ class ConnectedEntityAdmin(admin.ModelAdmin):
             parked = pending.get(str(entity.pk))
         page = services.entity_reveal_page(entity=entity, user=request.user, parked=parked, take=take,
                                            request=request)
+        if page.state == services.RevealState.RETRY:
+            # The store did not answer: nothing was taken, so the token goes back for a retry.
+            request.session[SESSION_KEY] = {**_pending(request), str(entity.pk): parked}
         if take and request.headers.get("Accept") == "application/json":
             response = JsonResponse({"state": page.state, "secret": page.secret})
         else:

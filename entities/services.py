@@ -179,6 +179,12 @@ def entity_secret_reveal(*, entity: ConnectedEntity, user, token: str | None, re
     or store unavailable). The audit row is written in the same transaction as
     the take; if it cannot be written, nothing is shown.
     """
+    return _entity_secret_take(entity=entity, user=user, token=token, request=request,
+                               store_unavailable=store_unavailable)[0]
+
+
+def _entity_secret_take(*, entity, user, token, request, store_unavailable) -> tuple[str | None, str]:
+    """entity_secret_reveal's work: (the plaintext or None, the audit reason)."""
     with transaction.atomic():
         result = None
         if store_unavailable:
@@ -195,7 +201,7 @@ def entity_secret_reveal(*, entity: ConnectedEntity, user, token: str | None, re
         value = result.value if result is not None else None
         _audit(action=Action.ENTITY_SECRET_REVEAL, entity=entity, actor=user, success=value is not None,
                reason="" if value is not None else reason, request=request)
-    return value
+    return value, reason
 
 
 class RevealState:
@@ -204,7 +210,8 @@ class RevealState:
     READY = "ready"  # a secret is parked for this user: the page offers the one take
     SHOWN = "shown"  # this request took it: the page shows it, once
     GONE = "gone"  # already shown, expired, or never parked for this user
-    UNAVAILABLE = "unavailable"  # the reveal store was (or is) down: regenerate instead
+    UNAVAILABLE = "unavailable"  # the reveal store was down when the secret was minted: regenerate
+    RETRY = "retry"  # the store did not answer the take: nothing taken, the token is kept, try again
 
 
 @dataclass(frozen=True)
@@ -229,13 +236,17 @@ def entity_reveal_page(*, entity: ConnectedEntity, user, parked: str | None, tak
     Looking at a page with a token is READY and takes nothing. Every other outcome is
     an ``entity.secret.reveal`` row: a take (success or not), and a look at a page that
     cannot reveal (a refresh, the back button, another user, a second visit).
+    A take the store did not answer (Redis down) is RETRY: the caller gives the token
+    back to the session, and the parked secret can still be taken once the store is back.
     """
     unavailable = parked == ""
     if take:
-        secret = entity_secret_reveal(entity=entity, user=user, token=parked or None, request=request,
-                                      store_unavailable=unavailable)
+        secret, reason = _entity_secret_take(entity=entity, user=user, token=parked or None, request=request,
+                                             store_unavailable=unavailable)
         if secret is not None:
             return RevealPage(RevealState.SHOWN, secret)
+        if reason == "reveal_store_unavailable" and parked:
+            return RevealPage(RevealState.RETRY)
     elif parked:
         return RevealPage(RevealState.READY)
     else:

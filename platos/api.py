@@ -7,13 +7,16 @@ Core level: imports DRF, Django and ``platos.core`` only, never an app.
 from __future__ import annotations
 
 import logging
+import sys
 
 from django.core import exceptions as django_exceptions
-from django.http import Http404, JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from platos.core.envelope import DecryptionError
 from platos.core.errors import ApplicationError, NotFound, Refused
@@ -25,10 +28,18 @@ __all__ = [
 
 logger = logging.getLogger("platos.api")
 
+API_PREFIX = "/agent/v1/"
+# The database cannot be reached (down, restarting, failing over, a dropped connection):
+# a 503 the client may retry, never a 500 with a traceback.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+DATABASE_RETRY_AFTER = 10  # seconds
+DATABASE_UNAVAILABLE_BODY = {
+    "detail": "The database is unavailable; nothing was changed. Try again shortly.",
+    "code": "database_unavailable",
+}
 INVALID_CURSOR = {"cursor": ["invalid cursor; use the next link as given"]}
 # A cursor we hand out is base64 of a short query string: far below this.
 MAX_CURSOR_LENGTH = 512
-API_PREFIX = "/agent/v1/"
 
 
 def has_control_characters(text: str) -> bool:
@@ -126,6 +137,11 @@ def paginated_response(view, queryset, serializer_class, *, prepare=None) -> Res
 
 def exception_handler(exc, context):
     """Domain errors become HTTP errors, here and nowhere else; nothing secret reaches the response."""
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        _log_database_unavailable(context["request"].path, exc)
+        set_rollback()
+        return Response(DATABASE_UNAVAILABLE_BODY, status=503,
+                        headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
     if isinstance(exc, ApplicationError):
         if isinstance(exc, DecryptionError):
             # The message names keyring/context/key id only.
@@ -151,3 +167,30 @@ def not_found(request, exception=None):
     if request.path.startswith(API_PREFIX):
         return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+def _log_database_unavailable(path: str, exc: Exception) -> None:
+    # The exception's class only: a driver message names the server, and no traceback is needed.
+    logger.error("database unavailable while serving %s: %s", path, type(exc).__name__)
+
+
+def server_error(request):
+    """``handler500``: what reached Django's last resort, outside DRF (the admin, a middleware).
+
+    Database unreachable: a 503 with ``Retry-After``, the API's JSON body under
+    ``/agent/v1/``, a plain page elsewhere. Anything else: Django's plain 500 page.
+    """
+    exc = sys.exc_info()[1]
+    if not isinstance(exc, DATABASE_UNAVAILABLE):
+        return defaults.server_error(request)
+    _log_database_unavailable(request.path, exc)
+    if request.path.startswith(API_PREFIX):
+        response = JsonResponse(DATABASE_UNAVAILABLE_BODY, status=503)
+    else:
+        response = HttpResponse(
+            "<!doctype html><title>Service unavailable</title><h1>Service unavailable</h1>"
+            "<p>The database is unavailable. Try again in a moment.</p>",
+            status=503, content_type="text/html; charset=utf-8",
+        )
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response

@@ -30,6 +30,9 @@ api_v1 = [
 
 # /healthz and /readyz are answered by platos.health.HealthMiddleware, /favicon.ico by
 # whitenoise (WHITENOISE_ROOT): neither goes through URL routing.
+# A database outage outside DRF (the admin) is a 503 page, not a 500 (platos.api).
+handler500 = "platos.api.server_error"
+
 urlpatterns = [
     # The site has no public pages: its front door is the admin ("View site" links here).
     path("", RedirectView.as_view(url=reverse_lazy("admin:index"), permanent=False), name="home"),

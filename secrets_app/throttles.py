@@ -17,11 +17,22 @@ processes racing may each miss the other's last failure, never more.
 
 Rates come from ``settings.PLATOS_THROTTLE_RATES`` (``PLATOS_THROTTLE_…`` variables),
 read when a throttle is built, so a changed setting applies at once.
+
+When the cache cannot answer (Redis down or timing out), throttling **fails open**:
+the request goes on uncounted and a warning is logged. The limits are a brake on
+abuse, not what keeps a secret: credentials are long random tokens, the replay guard
+refuses without Redis and the reveal store says it is unavailable, so availability of
+the reads wins over counting them for the minutes Redis is away.
 """
 
 from __future__ import annotations
 
+import logging
+
+import redis
 from django.conf import settings
+from django.core.cache import caches
+from django_redis.exceptions import ConnectionInterrupted
 from rest_framework import exceptions, throttling
 
 from audit.models import AuditEvent
@@ -34,8 +45,42 @@ REVEALS_PER_USER = "reveal"
 RUNTIME_READS = "runtime_read"
 
 
+logger = logging.getLogger("platos.throttles")
+CACHE_DOWN = (redis.RedisError, ConnectionInterrupted, TimeoutError)
+
+
+class _FailOpenCache:
+    """The default cache for the counters; a call it cannot answer is skipped (fail open)."""
+
+    def get(self, key, default=None):
+        try:
+            return caches["default"].get(key, default)
+        except CACHE_DOWN as exc:
+            _cache_down(exc)
+            return default
+
+    def set(self, key, value, timeout=None) -> None:
+        try:
+            caches["default"].set(key, value, timeout)
+        except CACHE_DOWN as exc:
+            _cache_down(exc)
+
+    def add(self, key, value, timeout=None) -> bool:
+        try:
+            return caches["default"].add(key, value, timeout)
+        except CACHE_DOWN as exc:
+            _cache_down(exc)
+            return False
+
+
+def _cache_down(exc: Exception) -> None:
+    logger.warning("rate-limit cache unavailable (%s): request not counted (fail open)", type(exc).__name__)
+
+
 class _SettingsRate:
     """Rates from Django settings at build time, not DRF's import-time copy."""
+
+    cache = _FailOpenCache()
 
     def get_rate(self):
         try:

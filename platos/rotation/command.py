@@ -7,8 +7,10 @@ result; this command layer prints it, names the actor and writes the audit rows.
 from __future__ import annotations
 
 import getpass
+import uuid
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
 
 from audit.models import AuditEvent
 from audit.services import audit_record
@@ -17,7 +19,10 @@ from platos.rotation.engine import DEFAULT_BATCH_SIZE, RotationMisuse, RotationR
 from platos.rotation.progress import Progress
 from platos.rotation.service import RotationPlan, key_rotation_plan, key_rotation_run
 
-EXIT_OK, EXIT_UNDECRYPTABLE, EXIT_MISUSE = 0, 1, 2
+EXIT_OK, EXIT_UNDECRYPTABLE, EXIT_MISUSE, EXIT_INTERRUPTED = 0, 1, 2, 3
+# The database went away (a restart, a failover, a killed backend): each batch is its
+# own transaction, so every row is under the old or the new key and a rerun finishes.
+CONNECTION_LOST = (OperationalError, InterfaceError)
 AUDIT_ACTION = AuditEvent.Action.KEYS_ROTATION_RUN
 
 
@@ -68,6 +73,8 @@ class RotateKeyCommand(BaseCommand):
             )
         except RotationMisuse as exc:
             raise CommandError(str(exc), returncode=EXIT_MISUSE) from None
+        except CONNECTION_LOST as exc:
+            raise _cannot_reach(self.keyring, exc) from None
         self.stdout.write(_header(plan))
         if before_start is not None:
             before_start()
@@ -85,19 +92,27 @@ class RotateKeyCommand(BaseCommand):
     def _rotate(self, plan: RotationPlan, options) -> RotationResult:
         result, shard, err = plan.result, plan.shard, self.stderr._out
         actor = command_actor(self.command_name)
-        audit_record(
-            action=AUDIT_ACTION, success=True, actor=actor,
-            subject_type=AuditEvent.Subject.KEYRING, subject_id=self.keyring,
-            extra={"phase": "start", "keyring": self.keyring, "from_key_ids": result.from_key_ids,
-                   "to_key_id": result.to_key_id, "rows_pending": plan.rows_pending, "shard": str(shard)},
-        )
+        run_id = uuid.uuid4().hex  # pairs this run's start and end rows (key_status reads them)
+        try:
+            audit_record(
+                action=AUDIT_ACTION, success=True, actor=actor,
+                subject_type=AuditEvent.Subject.KEYRING, subject_id=self.keyring,
+                extra={"phase": "start", "run": run_id, "keyring": self.keyring,
+                       "from_key_ids": result.from_key_ids, "to_key_id": result.to_key_id,
+                       "rows_pending": plan.rows_pending, "shard": str(shard)},
+            )
+        except CONNECTION_LOST as exc:
+            raise _cannot_reach(self.keyring, exc) from None
         progress = Progress(total=plan.rows_pending, stream=err, interval=options["progress_interval"],
                             label=self.keyring)
-        result = key_rotation_run(
-            plan=plan, verify=options["verify"], on_batch=progress.advance,
-            on_failure=lambda column, pk, reason: err.write(f"FAILED {column.label} pk={pk}: {reason}\n"),
-            on_verify_failure=lambda c, pk, reason: err.write(f"VERIFY FAILED {c.label} pk={pk}: {reason}\n"),
-        )
+        try:
+            result = key_rotation_run(
+                plan=plan, verify=options["verify"], on_batch=progress.advance,
+                on_failure=lambda column, pk, reason: err.write(f"FAILED {column.label} pk={pk}: {reason}\n"),
+                on_verify_failure=lambda c, pk, reason: err.write(f"VERIFY FAILED {c.label} pk={pk}: {reason}\n"),
+            )
+        except CONNECTION_LOST as exc:
+            self._interrupted(exc, actor=actor, run_id=run_id, shard=shard, using=options["database"])
         progress.finish()
         _print_summary(result, self.stdout)
         ok = result.exit_code == 0
@@ -105,7 +120,8 @@ class RotateKeyCommand(BaseCommand):
             action=AUDIT_ACTION, success=ok, actor=actor, subject_type=AuditEvent.Subject.KEYRING,
             subject_id=self.keyring, reason="" if ok else "rows left under an old key",
             extra={
-                "phase": "end", "keyring": self.keyring, "from_key_ids": result.from_key_ids,
+                "phase": "end", "run": run_id, "outcome": "finished" if ok else "rows left",
+                "keyring": self.keyring, "from_key_ids": result.from_key_ids,
                 "to_key_id": result.to_key_id, "rotated": result.total("rotated"),
                 "changed_during_run": result.total("changed"), "failed": result.total("failed"),
                 "remaining": result.total("remaining"),
@@ -115,6 +131,45 @@ class RotateKeyCommand(BaseCommand):
             },
         )
         return result
+
+    def _interrupted(self, exc: Exception, *, actor: str, run_id: str, shard: Shard, using: str):
+        """The connection died mid-run: record the end on a fresh connection if the database
+        is back, and stop with one line and exit 3. Without the end row (the database is
+        still down, or the process was killed) key_status shows the run as unfinished."""
+        for alias in {using, "default"}:
+            connections[alias].close()  # a dead connection is not reused; the next query reconnects
+        recorded = "recorded as interrupted in the audit log"
+        try:
+            audit_record(
+                action=AUDIT_ACTION, success=False, actor=actor, subject_type=AuditEvent.Subject.KEYRING,
+                subject_id=self.keyring, reason="interrupted: the database connection was lost",
+                extra={"phase": "end", "run": run_id, "outcome": "interrupted", "keyring": self.keyring,
+                       "error": _db_error(exc), "shard": str(shard)},
+            )
+        except DatabaseError:
+            recorded = "not recorded (the database is still unreachable): key_status shows it as unfinished"
+        raise CommandError(
+            f"keyring '{self.keyring}': rotation interrupted: the database connection was lost "
+            f"({_db_error(exc)}). Nothing is lost (each batch commits whole; every row is under the "
+            f"old or the new key): run it again. Run {recorded}. Exit {EXIT_INTERRUPTED}.",
+            returncode=EXIT_INTERRUPTED,
+        ) from None
+
+
+def _cannot_reach(keyring: str, exc: Exception) -> CommandError:
+    """The database went away before the first write (the checks, the count, the start row)."""
+    return CommandError(
+        f"keyring '{keyring}': cannot reach the database ({_db_error(exc)}). Nothing was written: "
+        f"run it again when the database is back. Exit {EXIT_INTERRUPTED}.",
+        returncode=EXIT_INTERRUPTED,
+    )
+
+
+def _db_error(exc: Exception) -> str:
+    """The driver's first line (e.g. 'terminating connection due to administrator command'):
+    a connection error names the server, never a row's value."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first[:160]}"
 
 
 def _header(plan: RotationPlan) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
 
+from audit.models import AuditEvent
 from platos.core.envelope import legacy_plaintext_allowed
 from platos.core.keys import KEYRING_VARIABLES
 from platos.rotation.canary import canary_state
@@ -58,10 +59,35 @@ def key_status(*, using: str = DEFAULT_DB_ALIAS) -> dict[str, Any]:
                 },
                 "safe_to_drop": verdicts,
                 "canary": {"status": canary.status, "key_id": canary.key_id},
+                "last_run": last_rotation_run(name),
             }
         )
     return {"keyrings": rings, "legacy_plaintext_mode": legacy_plaintext_allowed(),
             "key_age": key_age_report(using=using)}
+
+
+def last_rotation_run(keyring: str) -> dict[str, Any] | None:
+    """The keyring's latest rotation run, from its audit rows: None if it never ran.
+
+    state: ``finished``, ``rows left`` (some rows could not be decrypted), ``interrupted``
+    (the database connection was lost; the command recorded it on reconnecting) or
+    ``unfinished``: a start row with no end row, the process was killed (or is still
+    running). Interrupted and unfinished runs lost nothing: run the command again.
+    """
+    runs = AuditEvent.objects.filter(action=AuditEvent.Action.KEYS_ROTATION_RUN, subject_id=keyring)
+    start = runs.filter(extra__phase="start").order_by("-id").first()
+    if start is None:
+        return None
+    ends = runs.filter(extra__phase="end", id__gt=start.id)
+    if run_id := start.extra.get("run"):
+        ends = ends.filter(extra__run=run_id)
+    end = ends.order_by("id").first()
+    if end is None:
+        state = "unfinished"
+    else:
+        state = end.extra.get("outcome") or ("finished" if end.success else "rows left")
+    return {"state": state, "started": start.ts.isoformat(), "run": start.extra.get("run", ""),
+            "ended": end.ts.isoformat() if end else None}
 
 
 def render_text(status: dict[str, Any]) -> str:
@@ -77,6 +103,11 @@ def render_text(status: dict[str, Any]) -> str:
             counts = ", ".join(f"{kid}: {n}" for kid, n in sorted(col["rows"].items())) or "no rows"
             lines.append(f"  {col['column']}: {counts}")
         lines.append(f"  legacy plaintext rows: {ring['legacy_plaintext_rows']}")
+        run = ring["last_run"]
+        if run is not None:
+            again = ": nothing is lost, run the rotation command again" if run["state"] in (
+                "interrupted", "unfinished") else ""
+            lines.append(f"  last rotation run: {run['state']} (started {run['started']}){again}")
         for kid, n in sorted(ring["unconfigured_key_ids"].items()):
             lines.append(f"  WARNING: {n} rows under key id {kid}, which is not configured (unreadable)")
         for verdict in ring["safe_to_drop"]:
