@@ -115,9 +115,18 @@ class EncryptedFieldMixin:
         self.keyring = keyring
         super().__init__(*args, **kwargs)
 
+    def contribute_to_class(self, cls, name, *args, **kwargs):
+        super().contribute_to_class(cls, name, *args, **kwargs)
+        # Computed once per model the field lands on (an abstract parent's copy gets its
+        # own): it is read on every encrypt and decrypt.
+        self._context = f"{cls._meta.label}.{self.name}"
+
     @property
     def context(self) -> str:
-        return f"{self.model._meta.label}.{self.name}"
+        try:
+            return self._context
+        except AttributeError:  # a field not attached to a model yet
+            return f"{self.model._meta.label}.{self.name}"
 
     def deconstruct(self):
         name, path, args, kwargs = super().deconstruct()
