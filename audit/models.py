@@ -117,6 +117,9 @@ class AuditEvent(models.Model):
     extra = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64, editable=False, help_text="row_hash of the previous row")
     row_hash = models.CharField(max_length=64, editable=False, help_text="SHA-256 of this row + prev_hash")
+    chain = models.PositiveSmallIntegerField(
+        default=0, db_default=0, editable=False, help_text="the lane (interleaved chain) this row links into"
+    )
 
     class Meta:
         ordering = ["-ts", "-id"]
@@ -127,6 +130,7 @@ class AuditEvent(models.Model):
             models.Index(fields=["key", "ts"], name="audit_key_ts"),
             models.Index(fields=["project", "ts"], name="audit_project_ts"),
             models.Index(fields=["success", "ts"], name="audit_success_ts"),
+            models.Index(fields=["chain", "id"], name="audit_chain_id"),
         ]
 
     def __str__(self) -> str:

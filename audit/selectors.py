@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -101,14 +102,19 @@ def _hash_of(row: dict[str, Any]) -> str:
     return chain.row_hash(row, row["prev_hash"])
 
 
-def _purge_anchor() -> tuple[int, str] | None:
-    """(anchor_id, anchor_hash) of the latest purge, or None if nothing was ever purged."""
+def _purge_anchor() -> tuple[int, dict[int, str]] | None:
+    """(anchor_id, {lane: hash of its last deleted row}) of the latest purge, or None.
+
+    A purge from before lanes names one hash: the single chain's, lane 0."""
     for extra in (
         AuditEvent.objects.filter(action=AuditEvent.Action.AUDIT_PURGE)
         .order_by("-id").values_list("extra", flat=True).iterator()
     ):
         if isinstance(extra, dict) and "anchor_hash" in extra:
-            return int(extra["anchor_id"]), str(extra["anchor_hash"])
+            if "anchor_lanes" in extra:
+                lanes = dict(zip(extra["anchor_lanes"], extra["anchor_hashes"], strict=True))
+                return int(extra["anchor_id"]), {int(lane): str(h) for lane, h in lanes.items()}
+            return int(extra["anchor_id"]), {0: str(extra["anchor_hash"])}
     return None
 
 
@@ -132,10 +138,13 @@ def audit_chain_verify(*, batch_size: int = 2000) -> ChainReport:
 
 
 def _verify_walk(*, batch_size: int) -> ChainReport:
+    """One pass in id order; each row is checked against the previous row of its lane
+    (see audit.chain). The head is the last row's hash when one lane is in use, else
+    the SHA-256 of ``lane:head`` for each lane, in lane order."""
     anchor = _purge_anchor()
-    fields = ("id", "prev_hash", "row_hash", *chain.HASHED_FIELDS)
+    fields = ("id", "chain", "prev_hash", "row_hash", *chain.HASHED_FIELDS)
+    last: dict[int, tuple[int, str]] = {}  # lane -> (id, row_hash) of its previous row
     prev_id: int | None = None
-    prev_hash = ""
     count = 0
     while True:
         qs = AuditEvent.objects.order_by("id")
@@ -144,29 +153,38 @@ def _verify_walk(*, batch_size: int) -> ChainReport:
         rows = list(qs.values(*fields)[:batch_size])
         for row in rows:
             count += 1
+            lane = row["chain"]
+            before = last.get(lane)
+            head = before[1] if before else ""
             if _hash_of(row) != row["row_hash"]:
-                return ChainReport(False, count, prev_hash, row["id"],
+                return ChainReport(False, count, head, row["id"],
                                    f"row {row['id']} was altered: its content does not match its hash")
-            if prev_id is None:
-                problem = _first_row_problem(row, anchor)
+            if before is None:
+                lane_anchor = None if anchor is None else (anchor[0], anchor[1].get(lane))
+                problem = _first_row_problem(row, lane_anchor)
                 if problem:
-                    return ChainReport(False, count, prev_hash, row["id"], problem)
-            elif row["prev_hash"] != prev_hash:
-                return ChainReport(False, count, prev_hash, row["id"],
-                                   f"row {row['id']} does not follow row {prev_id}: row {prev_id} was altered "
+                    return ChainReport(False, count, head, row["id"], problem)
+            elif row["prev_hash"] != before[1]:
+                return ChainReport(False, count, head, row["id"],
+                                   f"row {row['id']} does not follow row {before[0]}: row {before[0]} was altered "
                                    "and re-hashed, a row between them was removed, or a row was inserted or "
                                    "moved out of order")
-            prev_id, prev_hash = row["id"], row["row_hash"]
+            last[lane] = (row["id"], row["row_hash"])
+            prev_id = row["id"]
         if len(rows) < batch_size:
-            return ChainReport(True, count, prev_hash or GENESIS_HASH)
+            break
+    if len(last) <= 1:
+        return ChainReport(True, count, next(iter(last.values()))[1] if last else GENESIS_HASH)
+    heads = ",".join(f"{lane}:{last[lane][1]}" for lane in sorted(last))
+    return ChainReport(True, count, hashlib.sha256(heads.encode()).hexdigest())
 
 
-def _first_row_problem(row: dict[str, Any], anchor: tuple[int, str] | None) -> str:
+def _first_row_problem(row: dict[str, Any], anchor: tuple[int, str | None] | None) -> str:
     if anchor is not None and row["id"] <= anchor[0]:
         return f"row {row['id']} is older than the last purge (which removed rows up to {anchor[0]})"
     if row["prev_hash"] == GENESIS_HASH:
         return ""
-    if anchor is not None and row["prev_hash"] == anchor[1]:
+    if anchor is not None and anchor[1] is not None and row["prev_hash"] == anchor[1]:
         return ""
     return f"row {row['id']} is the first row but does not link to the start of the log or to the last purge: " \
         "rows before it were removed"

@@ -75,7 +75,6 @@ def _request_meta(request) -> dict[str, Any]:
     }
 
 
-@transaction.atomic
 def audit_record(
     *,
     action: AuditEvent.Action | str,
@@ -132,21 +131,42 @@ def audit_record(
         **_request_meta(request),
     )
     event.full_clean(exclude=["prev_hash", "row_hash"])
-    _append(event)
+    # savepoint=False: inside the caller's transaction a savepoint only added two round
+    # trips to every audited read. A row refused above has touched nothing; a failed
+    # insert marks the caller's transaction for rollback, which is what it must do.
+    with transaction.atomic(savepoint=False):
+        _append(event)
     return event
 
 
 def _append(event: AuditEvent) -> None:
-    """Chain ``event`` to the current head and insert it (caller is in a transaction)."""
-    chain.lock_writers()
-    # After the lock: the timestamp and the id follow chain order.
+    """Chain ``event`` to the head of a free lane and insert it (caller is in a transaction)."""
+    event.chain = chain.lock_lane()
+    # After the lock: the timestamp and the id follow the lane's chain order.
     event.ts = timezone.now()
-    head = AuditEvent.objects.order_by("-id").values_list("row_hash", flat=True).first()
+    # Its own statement, after the lock: its snapshot then holds every row the lane's
+    # previous writer committed. Plain SQL: the ORM's query building was a visible part
+    # of an audited read's CPU.
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT row_hash FROM {table} WHERE chain = %s ORDER BY id DESC LIMIT 1", [event.chain])  # noqa: S608
+        found = cur.fetchone()
+    head = found[0] if found else None
     event.prev_hash = head or GENESIS_HASH
     event.row_hash = chain.row_hash(
         {name: getattr(event, name) for name in chain.HASHED_FIELDS}, event.prev_hash
     )
     event.save(force_insert=True)
+
+
+def _latest_purge_anchors() -> dict[int, str]:
+    """{lane: anchor hash} of the latest purge row (a purge from before lanes anchored lane 0)."""
+    extra = AuditEvent.objects.filter(action="audit.purge").order_by("-id").values_list("extra", flat=True).first()
+    if not isinstance(extra, dict) or "anchor_hash" not in extra:
+        return {}
+    if "anchor_lanes" in extra:
+        return {int(lane): str(h) for lane, h in zip(extra["anchor_lanes"], extra["anchor_hashes"], strict=True)}
+    return {0: str(extra["anchor_hash"])}
 
 
 def _purge_switch(state: str) -> None:
@@ -171,7 +191,8 @@ def audit_purge(*, older_than_days: int | None = None, batch_size: int = 5000, n
     chain. Each batch is its own transaction that takes the writers' lock, turns
     on ``platos.audit_purge`` for that transaction only (the PostgreSQL trigger
     refuses DELETE otherwise) and records an ``audit.purge`` row whose
-    ``extra.anchor_id``/``extra.anchor_hash`` name the last deleted row. The
+    ``extra.anchor_id``/``extra.anchor_hash`` name the last deleted row and
+    ``extra.anchor_lanes``/``extra.anchor_hashes`` the last deleted row of each lane. The
     verifier accepts the first remaining row's ``prev_hash`` when it equals the
     anchor of the latest purge row, and that purge row is itself in the chain.
     A killed run leaves a verifiable chain; running it again continues.
@@ -191,6 +212,7 @@ def audit_purge(*, older_than_days: int | None = None, batch_size: int = 5000, n
         boundary = (bounds["last"] or 0) + 1
     old = AuditEvent.objects.filter(id__lt=boundary).order_by("id")
     deleted = batches = 0
+    anchors: dict[int, str] | None = None
     while True:
         with transaction.atomic():
             chain.lock_writers()
@@ -199,6 +221,16 @@ def audit_purge(*, older_than_days: int | None = None, batch_size: int = 5000, n
                 break
             last_id = ids[-1]
             last_hash = AuditEvent.objects.filter(id=last_id).values_list("row_hash", flat=True).get()
+            # Each lane's anchor: the hash of its last deleted row (its first remaining row links to it).
+            lane_last = dict(
+                AuditEvent.objects.filter(id__lte=last_id).values("chain").annotate(last=Max("id"))
+                .values_list("chain", "last")
+            )
+            hashes = dict(AuditEvent.objects.filter(id__in=lane_last.values()).values_list("id", "row_hash"))
+            if anchors is None:  # a lane with no row in this batch keeps the anchor of an earlier purge
+                anchors = _latest_purge_anchors()
+            anchors.update({lane: hashes[last] for lane, last in lane_last.items()})
+            lanes = sorted(anchors)
             _purge_switch("on")
             n, _ = AuditEvent.objects.filter(id__lte=last_id).delete()
             _purge_switch("off")
@@ -207,6 +239,7 @@ def audit_purge(*, older_than_days: int | None = None, batch_size: int = 5000, n
             audit_record(
                 action=AuditEvent.Action.AUDIT_PURGE, success=True, actor="system:purge_audit",
                 extra={"anchor_id": last_id, "anchor_hash": last_hash, "deleted": n,
+                       "anchor_lanes": lanes, "anchor_hashes": [anchors[lane] for lane in lanes],
                        "cutoff": cutoff.isoformat(), "retention_days": days},
             )
     return PurgeResult(deleted=deleted, batches=batches, cutoff=cutoff)

@@ -115,9 +115,18 @@ class EncryptedFieldMixin:
         self.keyring = keyring
         super().__init__(*args, **kwargs)
 
+    def contribute_to_class(self, cls, name, *args, **kwargs):
+        super().contribute_to_class(cls, name, *args, **kwargs)
+        # Computed once per model the field lands on (an abstract parent's copy gets its
+        # own): it is read on every encrypt and decrypt.
+        self._context = f"{cls._meta.label}.{self.name}"
+
     @property
     def context(self) -> str:
-        return f"{self.model._meta.label}.{self.name}"
+        try:
+            return self._context
+        except AttributeError:  # a field not attached to a model yet
+            return f"{self.model._meta.label}.{self.name}"
 
     def deconstruct(self):
         name, path, args, kwargs = super().deconstruct()
@@ -248,8 +257,13 @@ class EncryptedJSONField(EncryptedFieldMixin, models.TextField):
         super().__init__(*args, **kwargs)
 
     def _dumps(self, value) -> str:
+        # What json.dumps(value, cls=self.encoder, ...) does, with the encoder made once
+        # per encoder class instead of per call (a visible part of a small value's cost).
         # allow_nan=False: NaN/Infinity are not JSON, and no API could serve them back.
-        return json.dumps(value, cls=self.encoder, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        made = self.__dict__.get("_json_encoder")
+        if made is None or type(made) is not self.encoder:
+            made = self._json_encoder = self.encoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return made.encode(value)
 
     def check_storable(self, value) -> None:
         try:

@@ -6,14 +6,35 @@ quoted identifiers of the registry's fields; values always go through parameters
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
 from django.db import connections, transaction
 
-from platos.core.envelope import HEADER_LEN, KEY_ID_LEN, PREFIX, header
+from platos.core.envelope import HEADER_LEN, KEY_ID_LEN, NONCE_BYTES, PREFIX, header
 
 LEGACY = "legacy plaintext"
+# An envelope's header and its nonce in base64url (12 bytes = 16 characters exactly):
+# unique per write, so it stands for the whole stored value in the compare-and-swap.
+WRITE_ID_LEN = HEADER_LEN + NONCE_BYTES * 4 // 3
+_SQLITE_HASH = "platos_shard_hash"
+
+
+def shard_hash(text: str) -> int:
+    """The shard hash of a non-integer pk's text: the first 32 bits of its MD5, unsigned.
+
+    The same in Python, in PostgreSQL (``md5()``) and in SQLite (registered below), so
+    that a shard's filter runs in SQL. Not a security function: it only spreads rows.
+    """
+    return int(hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()[:8], 16)
+
+
+def write_id(stored: str) -> str | None:
+    """What identifies one write of an envelope (header + nonce); None for legacy plaintext."""
+    if stored.startswith(PREFIX) and len(stored) > WRITE_ID_LEN:
+        return stored[:WRITE_ID_LEN]
+    return None
 
 
 @dataclass(frozen=True)
@@ -78,11 +99,35 @@ class Column:
             )
             return cursor.fetchone()[0]
 
-    def fetch_batch(self, *, after, limit: int, skip_key_id: str | None):
-        """Rows ``(pk, stored)`` with pk > after, not NULL, not already under ``skip_key_id``."""
+    def shard_sql(self, index: int, count: int) -> tuple[str, list]:
+        """A WHERE term true for exactly the rows of shard ``index`` (1-based) of ``count``.
+
+        Integer pks: ``pk mod count`` (made non-negative). Other pks (text, UUID): the first
+        32 bits of MD5 of the pk's text, ``md5()`` on PostgreSQL and a registered function
+        on SQLite. A function of the pk alone, so every row is in exactly one shard.
+        """
+        _, pk, _ = self.q()
+        connection = self.connection
+        if self.integer_pk:
+            return f"(({pk} %% %s) + %s) %% %s = %s", [count, count, count, index - 1]
+        if connection.vendor == "postgresql":
+            return f"(('x' || substr(md5({pk}::text), 1, 8))::bit(32)::bigint %% %s) = %s", [count, index - 1]
+        if connection.vendor == "sqlite":
+            connection.ensure_connection()
+            connection.connection.create_function(_SQLITE_HASH, 1, lambda v: shard_hash(str(v)), deterministic=True)
+            return f"({_SQLITE_HASH}({pk}) %% %s) = %s", [count, index - 1]
+        raise NotImplementedError(f"--shard on {connection.vendor} with a non-integer primary key")
+
+    def fetch_batch(self, *, after, limit: int, skip_key_id: str | None, shard: tuple[int, int] | None = None):
+        """Rows ``(pk, stored)`` with pk > after, not NULL, not already under ``skip_key_id``,
+        and (``shard=(index, count)``) only the rows of that shard."""
         table, pk, col = self.q()
         where = [f"{col} IS NOT NULL"]
         params: list = []
+        if shard is not None and shard[1] > 1:
+            term, term_params = self.shard_sql(*shard)
+            where.append(term)
+            params.extend(term_params)
         if skip_key_id is not None:
             where.append(f"substr({col}, 1, {HEADER_LEN}) <> %s")
             params.append(header(skip_key_id))
@@ -102,7 +147,11 @@ class Column:
         """Write ``new`` where the row still holds ``old``; return how many rows were written.
 
         ``changes`` is ``[(pk, old, new), ...]``. A row edited since it was read no
-        longer holds ``old`` and is left alone (its edit wins).
+        longer holds ``old`` and is left alone (its edit wins). For an envelope, "still
+        holds ``old``" is checked on its header + nonce (:func:`write_id`): every write
+        of the column draws a fresh random 96-bit nonce, so any other write changes them
+        (the only writes that keep them write back the very same token: loaddata, or an
+        Undecryptable saved as it was read). Legacy plaintext is compared whole.
         """
         if not changes:
             return 0
@@ -113,11 +162,17 @@ class Column:
         with transaction.atomic(using=self.using, savepoint=False), connection.cursor() as cursor:
             if connection.vendor == "postgresql" and hasattr(cursor.cursor, "copy"):
                 return self._compare_and_swap_postgresql(cursor, changes)
-            cursor.executemany(
-                f"UPDATE {table} SET {col} = %s WHERE {pk} = %s AND {col} = %s",  # noqa: S608
-                [(new, pk_value, old) for pk_value, old, new in changes],
-            )
-            return cursor.rowcount
+            written = 0
+            by_head = [(new, pk_value, head) for pk_value, old, new in changes if (head := write_id(old))]
+            whole = [(new, pk_value, old) for pk_value, old, new in changes if write_id(old) is None]
+            for sql, rows in (
+                (f"UPDATE {table} SET {col} = %s WHERE {pk} = %s AND substr({col}, 1, {WRITE_ID_LEN}) = %s", by_head),  # noqa: S608
+                (f"UPDATE {table} SET {col} = %s WHERE {pk} = %s AND {col} = %s", whole),  # noqa: S608
+            ):
+                if rows:
+                    cursor.executemany(sql, rows)
+                    written += cursor.rowcount
+            return written
 
     def _compare_and_swap_postgresql(self, cursor, changes) -> int:
         """COPY the batch into a session temp table, then one joined UPDATE.
@@ -130,19 +185,23 @@ class Column:
         table, pk, col = self.q()
         connection = self.connection
         pk_type = self.model._meta.pk.db_type(connection)
-        scratch = connection.ops.quote_name("platos_rotation_" + re.sub(r"[^a-z0-9]+", "_", pk_type.lower()))
+        scratch = connection.ops.quote_name("platos_rotation_cas_" + re.sub(r"[^a-z0-9]+", "_", pk_type.lower()))
         cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {scratch} (pk {pk_type}, old text, new text) ON COMMIT DELETE ROWS"
+            f"CREATE TEMP TABLE IF NOT EXISTS {scratch} (pk {pk_type}, head text, old text, new text) "
+            "ON COMMIT DELETE ROWS"
         )
         # No DELETE first: ON COMMIT DELETE ROWS empties it at commit, and a batch that
-        # failed mid-way rolled its rows back with its transaction.
-        with cursor.cursor.copy(f"COPY {scratch} (pk, old, new) FROM STDIN") as copy:
-            for change in changes:
-                copy.write_row(change)
+        # failed mid-way rolled its rows back with its transaction. An envelope sends
+        # only its head (header + nonce, 33 characters), legacy plaintext its whole value.
+        with cursor.cursor.copy(f"COPY {scratch} (pk, head, old, new) FROM STDIN") as copy:
+            for pk_value, old, new in changes:
+                head = write_id(old)
+                copy.write_row((pk_value, head, None if head else old, new))
         pks = [change[0] for change in changes]
         cursor.execute(
             f"UPDATE {table} AS t SET {col} = v.new FROM {scratch} AS v "  # noqa: S608
-            f"WHERE t.{pk} = v.pk AND t.{col} = v.old AND t.{pk} BETWEEN %s AND %s",
+            f"WHERE t.{pk} = v.pk AND t.{pk} BETWEEN %s AND %s AND CASE WHEN v.head IS NULL "
+            f"THEN t.{col} = v.old ELSE substr(t.{col}, 1, {WRITE_ID_LEN}) = v.head END",
             [min(pks), max(pks)],
         )
         return cursor.rowcount

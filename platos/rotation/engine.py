@@ -9,7 +9,6 @@ from __future__ import annotations
 import queue
 import sys
 import threading
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,7 +24,7 @@ from platos.core.envelope import (
     token_key_id,
 )
 from platos.core.fields import encrypted_fields
-from platos.rotation.columns import LEGACY, Column
+from platos.rotation.columns import LEGACY, Column, shard_hash
 
 # Rows per batch and per transaction. 4000 rows of ~0.5-2 KB is a few MB in memory and
 # a few ms of row locks per batch; measured ~20% faster than 1000 (fewer round trips).
@@ -42,7 +41,10 @@ class RotationMisuse(Exception):
 
 @dataclass(frozen=True)
 class Shard:
-    """Worker ``index`` (1-based) of ``count``: owns the rows whose pk hashes to it."""
+    """Worker ``index`` (1-based) of ``count``: owns the rows whose pk hashes to it.
+
+    The filter runs in SQL (``Column.shard_sql``), so a shard reads only its own rows.
+    """
 
     index: int = 1
     count: int = 1
@@ -60,10 +62,12 @@ class Shard:
         return cls(index, count)
 
     def owns(self, pk) -> bool:
+        """Python twin of the SQL filter, for a pk as the database holds it."""
         if self.count == 1:
             return True
-        # crc32 of the pk's text: stable across processes and machines (hash() is not).
-        return zlib.crc32(str(pk).encode()) % self.count == self.index - 1
+        if isinstance(pk, int):
+            return pk % self.count == self.index - 1
+        return shard_hash(str(pk)) % self.count == self.index - 1
 
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"
@@ -207,17 +211,16 @@ def rotate_column(
 
 def _rotate_batches(column, writer, *, to_key_id, batch_size, shard, on_failure, result) -> None:
     keyring, context = column.keyring, column.context  # hoisted: this loop is the hot path
-    sharded = shard.count > 1
     after = None
     while True:
-        rows = column.fetch_batch(after=after, limit=batch_size, skip_key_id=to_key_id)
+        rows = column.fetch_batch(
+            after=after, limit=batch_size, skip_key_id=to_key_id, shard=(shard.index, shard.count)
+        )
         if not rows:
             return
         after = rows[-1][0]
         changes = []
         for pk, stored in rows:
-            if sharded and not shard.owns(pk):
-                continue
             kid = token_key_id(stored)
             if kid == to_key_id:  # the SQL filter already skips these
                 continue
