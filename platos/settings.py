@@ -37,7 +37,7 @@ ALLOWED_HOSTS = env.list(
 )
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "platos.apps.PlatosAdminConfig",  # django.contrib.admin with the Platos site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
