@@ -225,7 +225,7 @@ def safety_event_record(
 
 
 _SUBJECT_OF = {Thread: AuditEvent.Subject.THREAD, Message: AuditEvent.Subject.MESSAGE,
-               SafetyEvent: AuditEvent.Subject.SAFETY_EVENT}
+               ToolCall: AuditEvent.Subject.TOOL_CALL, SafetyEvent: AuditEvent.Subject.SAFETY_EVENT}
 
 
 @transaction.atomic
