@@ -121,6 +121,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+FORMAT_MODULE_PATH = ["platos.formats"]  # timestamps with seconds and time zone
 USE_I18N = True
 USE_TZ = True
 

@@ -127,3 +127,16 @@ def test_tool_calls_have_a_read_only_section_with_plaintext_per_permission(clien
     assert secret("admin args") in html and "pv1:" not in html and "<textarea" not in html
     [row] = AuditEvent.objects.filter(action="message.plaintext.view")
     assert (row.subject_type, row.subject_id) == ("tool_call", str(call.pk))
+
+
+def test_plaintext_view_rows_carry_the_threads_scope(client, staff):
+    from audit.models import AuditEvent
+
+    thread = services.thread_create(title="scoped", created_by=staff, project_slug="acme",
+                                    environment_slug="production")
+    message = services.message_create(thread=thread, role="user", content=secret("scoped content"))
+    viewer = staff_client(client, plaintext=True)
+    viewer.get(f"/admin/messages_app/message/{message.pk}/change/")
+    viewer.get(f"/admin/messages_app/thread/{thread.pk}/change/")
+    rows = AuditEvent.objects.filter(action="message.plaintext.view").order_by("id")
+    assert [(r.scope, r.project) for r in rows] == [("acme/production", "acme")] * 2

@@ -112,3 +112,10 @@ def test_environments_section_lists_variables_inline_without_values(admin_client
     assert f"/admin/secrets_app/environmentvariable/{var.pk}/change/" in html
     change = admin_client.get(f"/admin/secrets_app/environmentvariable/{var.pk}/change/").content.decode()
     assert "Leave empty to keep it" in change
+
+
+def test_a_variable_reads_as_its_name_and_scope(world):
+    from secrets_app.services import env_var_create
+
+    var = env_var_create(environment=world.prod, name="TOOL_TOKEN", value="zq-str-secret-42", actor=world.root)
+    assert str(var) == "TOOL_TOKEN in acme/production"
