@@ -1,4 +1,4 @@
-"""The Platos admin site: its branding, its sections in a logical order.
+"""The Platos admin site: its branding, its sections in a logical order, the dashboard as its index.
 
 Installed through ``platos.apps.PlatosAdminConfig`` (``default_site``), so every
 ``@admin.register`` in the apps lands here and ``admin.site`` is this site. Kept
@@ -27,6 +27,7 @@ class PlatosAdminSite(admin.AdminSite):
     site_header = "Platos governance"
     site_title = "Platos governance"
     index_title = "Dashboard"
+    index_template = "admin/platos/dashboard.html"
 
     def get_app_list(self, request, app_label=None):
         apps = super().get_app_list(request, app_label)
@@ -35,3 +36,8 @@ class PlatosAdminSite(admin.AdminSite):
             order = MODEL_ORDER.get(app["app_label"], [])
             app["models"].sort(key=lambda model: _rank(order, model["object_name"]))
         return apps
+
+    def index(self, request, extra_context=None):
+        from platos.dashboard import dashboard_context  # the operations layer reads every app
+
+        return super().index(request, {**dashboard_context(user=request.user), **(extra_context or {})})
