@@ -25,7 +25,7 @@ from secrets_app.models import EnvironmentVariable, Project, ProviderKey
 
 DAYS = 30
 TOP_KEYS = 8
-CHART_W, CHART_H, PAD = 600, 140, 18  # SVG viewBox of a per-day chart; PAD leaves room for the axis text
+CHART_W, CHART_H, PAD = 300, 120, 16  # SVG viewBox of a per-day chart; PAD leaves room for the axis text
 Action = AuditEvent.Action
 
 
@@ -74,7 +74,7 @@ def _top_keys(*, since: dt.datetime, first_day: dt.date) -> dict:
     rows = list(AuditEvent.objects.filter(action=Action.SECRET_READ, ts__gte=since).exclude(key="")
                 .order_by().values("key").annotate(n=Count("id")).order_by("-n", "key")[:TOP_KEYS])
     peak = max([r["n"] for r in rows] + [1])
-    bars = [{"key": r["key"], "n": r["n"], "y": i * 22, "w": round(380 * r["n"] / peak, 1),
+    bars = [{"key": r["key"], "n": r["n"], "y": i * 22, "w": round(115 * r["n"] / peak, 1),
              "url": _audit_url(action=Action.SECRET_READ, q=r["key"], ts__gte=_start_of(first_day))}
             for i, r in enumerate(rows)]
     return {"bars": bars, "height": max(22, 22 * len(bars))}
