@@ -164,7 +164,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     sortable_by = ("time",)
     actions = ["export_selected_csv"]
     fields = (
-        "ts", "action", "success", "reason", "actor", "actor_user_id", "key", "scope", "project",
+        "time", "action", "success", "reason", "actor", "actor_user_id", "key", "scope", "project",
         "subject_type", "subject_id", "request_id", "client_ip", "user_agent", "extra_json",
         "prev_hash", "row_hash",
     )

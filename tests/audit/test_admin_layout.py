@@ -20,3 +20,11 @@ def test_audit_list_says_by_time_shows_seconds_and_zone_and_cuts_long_values(cli
     assert stamp in html
     assert f'class="audit-cut" title="{long_key}"' in html
     assert "text-overflow: ellipsis" in html
+
+
+def test_a_rows_page_labels_its_time_not_ts(client, world):
+    row = audit_record(action="secret.read", success=True, actor=world.root, key="K", scope="acme/production")
+    client.force_login(world.root)
+    html = client.get(f"/admin/audit/auditevent/{row.pk}/change/").content.decode()
+    assert "<label>Time:</label>" in html and "<label>Ts:</label>" not in html
+    assert row.ts.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S") + " UTC" in html
