@@ -65,6 +65,7 @@ class ConnectedEntityAdmin(admin.ModelAdmin):
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "base_url":
             kwargs["assume_scheme"] = "https"
+            kwargs["label"] = "Base URL"
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def has_delete_permission(self, request, obj=None):

@@ -74,10 +74,20 @@ class ProviderKeyAdmin(admin.ModelAdmin):
     search_fields = ["label"]
     date_hierarchy = "created_at"
     list_select_related = ["environment__project"]
-    readonly_fields = ["environment", "provider", "label", "env_var_name", "is_default", "status",
+    # label and variable as display methods: the model's help text ("provider_key:<label>") is for
+    # the add form, where LABEL_HELP says it as text.
+    readonly_fields = ["environment", "provider", "label_text", "variable", "is_default", "status",
                        "last_used_at", "rotated_at", "created_at", "created_by"]
     actions = ["disable", "enable", "revoke"]
     change_form_template = "admin/secrets_app/providerkey/change_form.html"
+
+    @admin.display(description="label (read as provider_key:LABEL)")
+    def label_text(self, obj) -> str:
+        return obj.label
+
+    @admin.display(description="variable holding the secret")
+    def variable(self, obj) -> str:
+        return obj.env_var_name
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:

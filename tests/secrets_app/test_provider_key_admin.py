@@ -25,7 +25,7 @@ def add(admin_client, world, label="main", secret=OPENAI_KEY, provider="openai")
 def test_add_creates_the_key_and_its_variable_through_the_service(admin_client, world, raw_column):
     page = admin_client.get(BASE + "add/").content.decode()
     assert 'type="password"' in page and 'name="secret"' in page
-    assert "<label>" not in page  # the label help text is text, not a tag
+    assert "provider_key:<label>" not in page and "provider_key:” followed by this label" in page
     r = add(admin_client, world)
     assert r.status_code == 302, r.content.decode()[:2000]
     key = ProviderKey.objects.get(label="main")
@@ -37,6 +37,7 @@ def test_add_creates_the_key_and_its_variable_through_the_service(admin_client, 
     assert (row.actor, row.key, row.scope) == ("root", key.env_var_name, "acme/production")  # as from the API
     change = admin_client.get(f"{BASE}{key.pk}/change/").content.decode()
     assert OPENAI_KEY not in change and "Rotate" in change and "Revoke" in change
+    assert "provider_key:<label>" not in change and key.env_var_name in change  # no help text as a tag
 
 
 def test_add_refuses_another_providers_key_without_echoing_it(admin_client, world):
