@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run serve test test-services lint bench
+.PHONY: run serve test test-services lint bench screenshots
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -63,3 +63,7 @@ lint: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(PY) tests/bench/bench_fields.py
+
+# Regenerates docs/screenshots/*.png (dashboard, Keys, initial-secret page, audit log) from the browser tests.
+screenshots: $(VENV)/.dev /usr/bin/chromium
+	env -u DATABASE_URL -u REDIS_URL PLATOS_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/e2e/test_admin_browser.py

@@ -3,6 +3,7 @@ from django.apps import AppConfig
 
 class AuditConfig(AppConfig):
     name = "audit"
+    verbose_name = "Audit"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

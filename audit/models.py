@@ -83,6 +83,7 @@ class AuditEvent(models.Model):
         ENTITY = "entity", "connected entity"
         THREAD = "thread", "conversation thread"
         MESSAGE = "message", "message"
+        TOOL_CALL = "tool_call", "tool call"
         SAFETY_EVENT = "safety_event", "safety event"
         KEYRING = "keyring", "keyring (encryption keys)"
         API_TOKEN = "api_token", "API token"

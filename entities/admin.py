@@ -22,6 +22,9 @@ from entities.models import ConnectedEntity
 
 SESSION_KEY = "platos.entities.reveal"  # {entity id: token | "" (store unavailable)}
 SECRET_FIELDS = ("service_secret", "previous_service_secret")
+# Regenerate's grace window: how long the old secret keeps authenticating (the service allows 0..24 h).
+GRACE_CHOICES = [(0, "none: the old secret stops working now"), (300, "5 minutes"), (3600, "1 hour"),
+                 (86400, "24 hours")]
 
 
 def _pending(request) -> dict:
@@ -47,6 +50,7 @@ class ConnectedEntityAdmin(admin.ModelAdmin):
     readonly_fields = ("id", "status", "secret_prefix", "last_connected_at", "secret_rotated_at",
                        "previous_secret_valid_until", "created_by", "created_at")
     actions = ["regenerate_secret", "disable"]
+    change_form_template = "admin/entities/connectedentity/change_form.html"
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -61,6 +65,7 @@ class ConnectedEntityAdmin(admin.ModelAdmin):
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "base_url":
             kwargs["assume_scheme"] = "https"
+            kwargs["label"] = "Base URL"
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def has_delete_permission(self, request, obj=None):
@@ -121,9 +126,49 @@ class ConnectedEntityAdmin(admin.ModelAdmin):
             count += 1
         self.message_user(request, f"Disabled {count} entit{'y' if count == 1 else 'ies'}.")
 
+    # --- buttons on the change page ---------------------------------------------------
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "grace_choices": GRACE_CHOICES}
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _entity_for_change(self, request, entity_id) -> ConnectedEntity:
+        if request.method != "POST":
+            raise Http404
+        entity = get_object_or_404(ConnectedEntity.objects.select_related("environment__project"), pk=entity_id)
+        if not self.has_change_permission(request, entity):
+            raise PermissionDenied
+        return entity
+
+    @sensitive_variables("secret")
+    def regenerate_view(self, request, entity_id):
+        entity = self._entity_for_change(request, entity_id)
+        try:
+            grace = int(request.POST.get("grace_seconds", "0"))
+        except ValueError:
+            grace = -1  # the service refuses it with its own message
+        try:
+            entity, secret = services.entity_secret_regenerate(entity=entity, actor=request.user,
+                                                               grace_seconds=grace, request=request)
+        except ValidationError as exc:
+            self.message_user(request, "; ".join(exc.messages), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:entities_connectedentity_change", args=[entity.pk]))
+        _park_and_remember(request, entity, secret)
+        del secret
+        return HttpResponseRedirect(self._reveal_url(entity))
+
+    def disable_view(self, request, entity_id):
+        entity = self._entity_for_change(request, entity_id)
+        services.entity_disable(entity=entity, actor=request.user, request=request)
+        self.message_user(request, f"{entity.slug} is disabled: every request it makes is refused.")
+        return HttpResponseRedirect(reverse("admin:entities_connectedentity_change", args=[entity.pk]))
+
     # --- the one-time reveal page ------------------------------------------------------
     def get_urls(self):
+        view = self.admin_site.admin_view
         return [
+            path("<uuid:entity_id>/regenerate/", view(self.regenerate_view),
+                 name="entities_connectedentity_regenerate"),
+            path("<uuid:entity_id>/disable/", view(self.disable_view), name="entities_connectedentity_disable"),
             path("<uuid:entity_id>/initial-secret/", self.admin_site.admin_view(self.initial_secret_view),
                  name="entities_connectedentity_initial_secret"),
             *super().get_urls(),
@@ -148,8 +193,7 @@ class ConnectedEntityAdmin(admin.ModelAdmin):
             parked = pending.get(str(entity.pk))
         page = services.entity_reveal_page(entity=entity, user=request.user, parked=parked, take=take,
                                            request=request)
-        if page.state == services.RevealState.RETRY:
-            # The store did not answer: nothing was taken, so the token goes back for a retry.
+        if page.keep_token:  # the store was down for this take: the secret may still be parked
             request.session[SESSION_KEY] = {**_pending(request), str(entity.pk): parked}
         if take and request.headers.get("Accept") == "application/json":
             response = JsonResponse({"state": page.state, "secret": page.secret})

@@ -3,6 +3,7 @@ from django.apps import AppConfig
 
 class EntitiesConfig(AppConfig):
     name = "entities"
+    verbose_name = "Connected entities"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

@@ -179,12 +179,13 @@ def entity_secret_reveal(*, entity: ConnectedEntity, user, token: str | None, re
     or store unavailable). The audit row is written in the same transaction as
     the take; if it cannot be written, nothing is shown.
     """
-    return _entity_secret_take(entity=entity, user=user, token=token, request=request,
-                               store_unavailable=store_unavailable)[0]
+    return _reveal(entity=entity, user=user, token=token, request=request, store_unavailable=store_unavailable)[0]
 
 
-def _entity_secret_take(*, entity, user, token, request, store_unavailable) -> tuple[str | None, str]:
-    """entity_secret_reveal's work: (the plaintext or None, the audit reason)."""
+@sensitive_variables("value")
+def _reveal(*, entity: ConnectedEntity, user, token: str | None, request, store_unavailable: bool
+            ) -> tuple[str | None, str]:
+    """entity_secret_reveal, also returning why nothing was revealed ("" when it was)."""
     with transaction.atomic():
         result = None
         if store_unavailable:
@@ -197,11 +198,16 @@ def _entity_secret_take(*, entity, user, token, request, store_unavailable) -> t
                 reason = result.reason
             except RevealStoreUnavailable as exc:
                 logger.error("reveal store unavailable while revealing entity %s: %s", entity.pk, exc)
-                reason = "reveal_store_unavailable"
+                reason = TAKE_UNAVAILABLE
         value = result.value if result is not None else None
         _audit(action=Action.ENTITY_SECRET_REVEAL, entity=entity, actor=user, success=value is not None,
-               reason="" if value is not None else reason, request=request)
-    return value, reason
+               reason="" if value is not None else "reveal_store_unavailable" if reason == TAKE_UNAVAILABLE
+               else reason, request=request)
+    return value, "" if value is not None else reason
+
+
+# A take that found the store down: the secret may still be parked, so the token is worth keeping.
+TAKE_UNAVAILABLE = "take_unavailable"
 
 
 class RevealState:
@@ -210,8 +216,8 @@ class RevealState:
     READY = "ready"  # a secret is parked for this user: the page offers the one take
     SHOWN = "shown"  # this request took it: the page shows it, once
     GONE = "gone"  # already shown, expired, or never parked for this user
-    UNAVAILABLE = "unavailable"  # the reveal store was down when the secret was minted: regenerate
-    RETRY = "retry"  # the store did not answer the take: nothing taken, the token is kept, try again
+    UNAVAILABLE = "unavailable"  # the store was down when the secret was minted: nothing parked, regenerate
+    RETRY = "retry"  # the store was down for this take: the secret may still be parked, try again shortly
 
 
 @dataclass(frozen=True)
@@ -220,6 +226,7 @@ class RevealPage:
 
     state: str
     secret: str | None = field(default=None, repr=False)
+    keep_token: bool = False  # RETRY: the caller puts the token back, so a later take can still succeed
 
 
 @sensitive_variables("secret")
@@ -233,20 +240,20 @@ def entity_reveal_page(*, entity: ConnectedEntity, user, parked: str | None, tak
         already removed it from the session (the session forgets before the take).
     take: False to look at the page (GET), True to take the secret (POST).
 
+    A take that finds the store down is RETRY with ``keep_token``: the caller keeps the
+    token, so the secret can still be taken once the store answers, within its TTL.
     Looking at a page with a token is READY and takes nothing. Every other outcome is
     an ``entity.secret.reveal`` row: a take (success or not), and a look at a page that
     cannot reveal (a refresh, the back button, another user, a second visit).
-    A take the store did not answer (Redis down) is RETRY: the caller gives the token
-    back to the session, and the parked secret can still be taken once the store is back.
     """
     unavailable = parked == ""
     if take:
-        secret, reason = _entity_secret_take(entity=entity, user=user, token=parked or None, request=request,
-                                             store_unavailable=unavailable)
+        secret, reason = _reveal(entity=entity, user=user, token=parked or None, request=request,
+                                 store_unavailable=unavailable)
         if secret is not None:
             return RevealPage(RevealState.SHOWN, secret)
-        if reason == "reveal_store_unavailable" and parked:
-            return RevealPage(RevealState.RETRY)
+        if reason == TAKE_UNAVAILABLE:
+            return RevealPage(RevealState.RETRY, keep_token=True)
     elif parked:
         return RevealPage(RevealState.READY)
     else:

@@ -126,6 +126,20 @@ class MessageAdmin(ConversationAdminMixin, admin.ModelAdmin):
     thinking_content_text = decrypted_column("thinking_content", "thinking content")
 
 
+@admin.register(ToolCall)
+class ToolCallAdmin(ConversationAdminMixin, admin.ModelAdmin):
+    list_display = ("tool_name", "call_id", "message", "created_at", "id")
+    list_filter = ("tool_name",)
+    list_select_related = ("message",)
+    search_fields = ("=id", "=call_id", "=message__id")
+    date_hierarchy = "created_at"
+    fields = ("id", "message", "tool_name", "call_id", "created_at", "arguments_text", "result_text")
+    readonly_fields = fields
+
+    arguments_text = decrypted_column("arguments", "arguments")
+    result_text = decrypted_column("result", "result")
+
+
 @admin.register(SafetyEvent)
 class SafetyEventAdmin(ConversationAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "detector", "action", "severity", "thread", "user", "id")

@@ -225,7 +225,7 @@ def safety_event_record(
 
 
 _SUBJECT_OF = {Thread: AuditEvent.Subject.THREAD, Message: AuditEvent.Subject.MESSAGE,
-               SafetyEvent: AuditEvent.Subject.SAFETY_EVENT}
+               ToolCall: AuditEvent.Subject.TOOL_CALL, SafetyEvent: AuditEvent.Subject.SAFETY_EVENT}
 
 
 @transaction.atomic
@@ -241,5 +241,24 @@ def message_plaintext_view_record(*, view: PlaintextView, user, model: type, obj
         return None
     return audit_record(
         action=AuditEvent.Action.MESSAGE_PLAINTEXT_VIEW, success=True, actor=user, request=request,
-        subject_type=_SUBJECT_OF[model], subject_id=str(object_id or ""), extra={"fields_shown": view.shown},
+        scope=_thread_scope(model, object_id), subject_type=_SUBJECT_OF[model], subject_id=str(object_id or ""),
+        extra={"fields_shown": view.shown},
     )
+
+
+# How to reach the thread from each subject of a plaintext view (its scope is the row's scope).
+_THREAD_PATH = {Thread: "", Message: "thread__", ToolCall: "message__thread__", SafetyEvent: "thread__"}
+
+
+def _thread_scope(model: type, object_id) -> str:
+    """``project/environment`` of the thread the page's object belongs to ("" if it has none)."""
+    if not object_id:
+        return ""
+    prefix = _THREAD_PATH[model]
+    row = model.objects.filter(pk=object_id).values(f"{prefix}project_slug", f"{prefix}environment_slug").first()
+    if not row:
+        return ""
+    project, environment = row[f"{prefix}project_slug"], row[f"{prefix}environment_slug"]
+    if not project:
+        return ""
+    return f"{project}/{environment}" if environment else project

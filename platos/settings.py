@@ -101,7 +101,7 @@ STORAGES = {
 # --- end of deployment block
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "platos.apps.PlatosAdminConfig",  # django.contrib.admin with the Platos site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -199,6 +199,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+FORMAT_MODULE_PATH = ["platos.formats"]  # timestamps with seconds and time zone
 USE_I18N = True
 USE_TZ = True
 

@@ -4,18 +4,19 @@ write-only, masked in lists and can be neither filtered nor searched."""
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from platos.core.fields import Undecryptable
-from secrets_app import services
+from secrets_app import (
+    provider_key_admin,  # noqa: F401  (registers ProviderKeyAdmin)
+    services,
+)
 from secrets_app.admin_age import (
-    ProviderKeyRotationFilter,
     VariableRotationFilter,
-    provider_key_age,
     variable_key_age,
 )
 from secrets_app.admin_audit import AuditedAdminMixin
@@ -24,6 +25,14 @@ from secrets_app.admin_versions import version_history_html
 from secrets_app.models import Environment, EnvironmentVariable, Project, ProjectMembership, ProviderKey, Skill
 
 SECRET_INPUT = "new_value"  # noqa: S105 - a form field name, not a password
+ADD_HELP = "Write-only: stored encrypted and never shown again."
+CHANGE_HELP = "Write-only: the current value is never shown. Leave empty to keep it; type a new one to replace it."
+KIND_HELP = ("Provider API keys are not made here: add them under Secrets → Provider keys, which stores "
+             "the key as a variable of kind “provider key” and manages it (rotate, disable, revoke).")
+
+
+def version_label(variable) -> str:
+    return f"version {variable.version}"
 
 
 class EnvironmentVariableForm(forms.ModelForm):
@@ -34,12 +43,22 @@ class EnvironmentVariableForm(forms.ModelForm):
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Write-only. Leave empty to keep the current value.",
+        help_text=ADD_HELP,
     )
 
     class Meta:
         model = EnvironmentVariable
         fields = ["environment", "name", "kind"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields[SECRET_INPUT].help_text = CHANGE_HELP
+        if "kind" in self.fields and self.instance.kind != EnvironmentVariable.Kind.PROVIDER_KEY:
+            # One drives the other: a "provider key" variable exists only beside its ProviderKey row.
+            kind = self.fields["kind"]
+            kind.choices = [c for c in kind.choices if c[0] != EnvironmentVariable.Kind.PROVIDER_KEY]
+            kind.help_text = KIND_HELP
 
     @method_decorator(sensitive_variables("value"))
     def clean_new_value(self):
@@ -67,7 +86,7 @@ class EnvironmentVariableForm(forms.ModelForm):
 @admin.register(EnvironmentVariable)
 class EnvironmentVariableAdmin(DotenvAdminMixin, admin.ModelAdmin):
     form = EnvironmentVariableForm
-    list_display = ["name", "environment", "kind", "masked_value", variable_key_age, "version", "updated_at",
+    list_display = ["name", "environment", "kind", "masked_value", variable_key_age, "version_label", "updated_at",
                     "updated_by"]
     list_filter = ["kind", VariableRotationFilter, "environment__project"]
     search_fields = ["name"]  # names only: the value is ciphertext and is never searchable
@@ -84,6 +103,10 @@ class EnvironmentVariableAdmin(DotenvAdminMixin, admin.ModelAdmin):
     @admin.display(description="value")
     def masked_value(self, obj) -> str:
         return "•••••••• (set)" if getattr(obj, "has_value", False) else "— (no value)"
+
+    @admin.display(description="version", ordering="version")
+    def version_label(self, obj) -> str:
+        return version_label(obj)
 
     def lookup_allowed(self, lookup, value, request=None):
         if lookup.split("__")[0] == "value":
@@ -136,47 +159,50 @@ class EnvironmentVariableAdmin(DotenvAdminMixin, admin.ModelAdmin):
             services.env_var_delete(variable=obj, actor=request.user, request=request)
 
 
-@admin.register(ProviderKey)
-class ProviderKeyAdmin(admin.ModelAdmin):
-    """Metadata only; created through the API. Lifecycle actions call the services."""
+class VariableInline(admin.TabularInline):
+    """An environment's variables: names and metadata, never a value. Edited on their own pages."""
 
-    list_display = ["label", "provider", "environment", "status", "is_default", provider_key_age, "last_used_at",
-                    "created_at"]
-    list_filter = ["provider", "status", "is_default", ProviderKeyRotationFilter, "environment__project"]
-    search_fields = ["label"]
-    date_hierarchy = "created_at"
-    list_select_related = ["environment__project"]
-    readonly_fields = ["environment", "provider", "label", "env_var_name", "is_default", "status",
-                       "last_used_at", "rotated_at", "created_at", "created_by"]
-    actions = ["disable", "enable", "revoke"]
+    model = EnvironmentVariable
+    extra = 0
+    fields = ["name", "kind", "set", "version_text", "updated_at", "updated_by"]
+    readonly_fields = fields
+    show_change_link = True
+    verbose_name_plural = "variables (values are write-only; open one to change it)"
 
-    def has_add_permission(self, request):
-        return False
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("value").select_related("updated_by").annotate(
+            has_value=ExpressionWrapper(Q(value__isnull=False), output_field=BooleanField()))
+
+    @admin.display(description="value")
+    def set(self, obj) -> str:
+        return "•••••••• (set)" if getattr(obj, "has_value", False) else "— (no value)"
+
+    @admin.display(description="version")
+    def version_text(self, obj) -> str:
+        return version_label(obj)
+
+    def has_add_permission(self, request, obj=None):
+        return False  # a new variable needs its value: "Add environment variable" does that
 
     def has_delete_permission(self, request, obj=None):
-        return False  # delete goes through provider_key_delete (API), which also deletes the variable
+        return False  # delete goes through env_var_delete on the variable's page (audited)
 
-    def _run(self, request, queryset, service, verb):
-        done = 0
-        for key in queryset:
-            try:
-                service(key=key, actor=request.user, request=request)
-                done += 1
-            except ValidationError as exc:
-                self.message_user(request, f"{key.label}: {'; '.join(exc.messages)}", messages.ERROR)
-        self.message_user(request, f"{verb} {done} key(s).")
 
-    @admin.action(description="Disable selected keys", permissions=["change"])
-    def disable(self, request, queryset):
-        self._run(request, queryset, services.provider_key_disable, "Disabled")
+@admin.register(Environment)
+class EnvironmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    list_display = ["scope", "name", "project", "created_at"]
+    list_filter = ["project"]
+    search_fields = ["slug", "name", "project__slug"]
+    list_select_related = ["project"]
+    fields = ["project", "slug", "name", "created_at"]
+    inlines = [VariableInline]
 
-    @admin.action(description="Enable selected keys", permissions=["change"])
-    def enable(self, request, queryset):
-        self._run(request, queryset, services.provider_key_enable, "Enabled")
+    @admin.display(description="scope", ordering="project__slug")
+    def scope(self, obj) -> str:
+        return obj.scope
 
-    @admin.action(description="Revoke selected keys (destroys the secret)", permissions=["change"])
-    def revoke(self, request, queryset):
-        self._run(request, queryset, services.provider_key_revoke, "Revoked")
+    def get_readonly_fields(self, request, obj=None):
+        return ["project", "slug", "created_at"] if obj is not None else ["created_at"]
 
 
 @admin.register(Skill)

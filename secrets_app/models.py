@@ -105,7 +105,7 @@ class EnvironmentVariable(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.environment_id})"  # never the value
+        return f"{self.name} in {self.environment}"  # never the value
 
     @property
     def is_set(self) -> bool:

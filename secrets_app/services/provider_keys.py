@@ -42,6 +42,11 @@ def provider_from_prefix(secret: str) -> tuple[str, str] | None:
 
 
 @sensitive_variables("secret")
+def _a(label: str) -> str:
+    """The label with its article: "an OpenAI", "an Anthropic", "a Google" (every label is said as spelled)."""
+    return f"{'an' if label[:1].lower() in 'aeiou' else 'a'} {label}"
+
+
 def validate_provider_secret(*, provider: str, secret) -> None:
     """A key that visibly belongs to another provider is refused. Messages never echo the key."""
     validate_secret_text(secret, field="secret")
@@ -56,8 +61,8 @@ def validate_provider_secret(*, provider: str, secret) -> None:
     if detected != provider:
         raise ValidationError(
             {
-                "secret": f"this looks like a {Provider(detected).label} key (it starts with {prefix!r}), "
-                f"not a {Provider(provider).label} key; check the provider or the key"
+                "secret": f"this looks like {_a(Provider(detected).label)} key (it starts with {prefix!r}), "
+                f"not {_a(Provider(provider).label)} key; check the provider or the key"
             }
         )
 

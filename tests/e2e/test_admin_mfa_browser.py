@@ -34,7 +34,7 @@ def test_enrol_totp_log_in_with_a_code_then_lock_out(live_server, settings, brow
     page.fill("#id_code", code_for(device))
     page.click("#mfa-submit")
     page.wait_for_url(f"{base}/admin/")
-    assert "Site administration" in page.content()
+    assert "Dashboard | Platos governance" in page.content()
     page.click("#logout-form button")
     page.wait_for_load_state()
 
@@ -43,7 +43,7 @@ def test_enrol_totp_log_in_with_a_code_then_lock_out(live_server, settings, brow
     page.fill("#id_code", code_for(device, steps_ahead=1))  # the enrolment code is spent
     page.click("#mfa-submit")
     page.wait_for_url(f"{base}/admin/")
-    assert "Site administration" in page.content()
+    assert "Dashboard | Platos governance" in page.content()
     page.click("#logout-form button")
     page.wait_for_load_state()
 

@@ -94,7 +94,7 @@ def test_reveal_while_redis_is_down_says_try_again_and_the_secret_is_still_takea
     r = client.post(page)
     assert r.status_code == 200
     assert 'data-state="retry"' in r.content.decode()
-    assert "The reveal store is unavailable — try again" in r.content.decode()
+    assert "Reveal store unavailable — try again shortly" in r.content.decode()
     assert secret not in r.content.decode()
     row = AuditEvent.objects.filter(action="entity.secret.reveal").latest("id")
     assert (row.success, row.reason) == (False, "reveal_store_unavailable")

@@ -109,3 +109,34 @@ def test_showing_plaintext_is_audited_once_per_page_and_hiding_it_is_not(client,
     assert row.subject_type == "message"  # the stored spelling of the one subject vocabulary
     assert row.extra["fields_shown"] >= 3  # content, thinking, tool-call arguments
     assert MARK not in str(row.__dict__)
+
+
+def test_tool_calls_have_a_read_only_section_with_plaintext_per_permission(client, conversation):
+    from audit.models import AuditEvent
+    from messages_app.models import ToolCall
+
+    call = ToolCall.objects.get()
+    url = f"/admin/messages_app/toolcall/{call.pk}/change/"
+    hidden = staff_client(client, plaintext=False)
+    assert hidden.get("/admin/messages_app/toolcall/").status_code == 200
+    html = hidden.get(url).content.decode()
+    assert "lookup" in html and MARK not in html and "pv1:" not in html
+    assert hidden.get("/admin/messages_app/toolcall/add/").status_code == 403
+    viewer = staff_client(client, plaintext=True)
+    html = viewer.get(url).content.decode()
+    assert secret("admin args") in html and "pv1:" not in html and "<textarea" not in html
+    [row] = AuditEvent.objects.filter(action="message.plaintext.view")
+    assert (row.subject_type, row.subject_id) == ("tool_call", str(call.pk))
+
+
+def test_plaintext_view_rows_carry_the_threads_scope(client, staff):
+    from audit.models import AuditEvent
+
+    thread = services.thread_create(title="scoped", created_by=staff, project_slug="acme",
+                                    environment_slug="production")
+    message = services.message_create(thread=thread, role="user", content=secret("scoped content"))
+    viewer = staff_client(client, plaintext=True)
+    viewer.get(f"/admin/messages_app/message/{message.pk}/change/")
+    viewer.get(f"/admin/messages_app/thread/{thread.pk}/change/")
+    rows = AuditEvent.objects.filter(action="message.plaintext.view").order_by("id")
+    assert [(r.scope, r.project) for r in rows] == [("acme/production", "acme")] * 2
