@@ -66,6 +66,8 @@ class AuditEvent(models.Model):
         PROJECT_CHANGE = "project.change", "project changed"
         MEMBERSHIP_CHANGE = "membership.change", "project membership or role changed"
         USER_CHANGE = "user.change", "user changed"
+        SERVICE_ACCOUNT_CREATE = "service_account.create", "service account created"
+        SERVICE_ACCOUNT_DISABLE = "service_account.disable", "service account disabled"
 
     class Subject(models.TextChoices):
         """What a row is about (``subject_type``); ``subject_id`` is that thing's primary key.
@@ -89,6 +91,7 @@ class AuditEvent(models.Model):
         MEMBERSHIP = "membership", "project membership"
         USER = "user", "user"
         MFA_DEVICE = "mfa_device", "second-factor device"
+        SERVICE_ACCOUNT = "service_account", "service account (machine identity)"
 
     ts = models.DateTimeField(default=timezone.now, db_index=True)
     action = models.CharField(max_length=64, help_text="dotted slug, e.g. secret.read")

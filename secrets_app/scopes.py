@@ -117,3 +117,13 @@ class InScope(permissions.BasePermission):
             self.code = exc.code
             return False
         return True
+
+
+def project_get_for_user(*, user, project: str, role: str | None = None) -> Project:
+    """The project ``project`` if the user may act there with ``role`` (404 / 403 as for environments)."""
+    found = project_list_for_user(user=user).filter(slug=project).first()
+    if found is None:
+        raise ScopeNotFound("No such project.")
+    if role is not None and not user_has_role(user=user, project_id=found.pk, role=role):
+        raise RoleRequired(f"This needs the {role} role in project {found.slug}.")
+    return found
