@@ -48,11 +48,16 @@ class Environment(models.Model):
 
 
 class ProjectMembership(models.Model):
-    """A user's role in a project. Django superusers see every project without one."""
+    """A user's role in a project. Django superusers see every project without one.
+
+    viewer: reads the project (names and metadata of its store, its conversations);
+    member: also writes its conversations; admin: also writes and reveals secrets.
+    """
 
     class Role(models.TextChoices):
         ADMIN = "admin", "admin"
         MEMBER = "member", "member"
+        VIEWER = "viewer", "viewer"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
