@@ -48,6 +48,7 @@ class AuditEvent(models.Model):
         ENTITY_SECRET_REGENERATE = "entity.secret.regenerate", "entity secret regenerated"
         ENTITY_SECRET_REVEAL = "entity.secret.reveal", "entity secret revealed (one time)"
         ENTITY_AUTH_FAILED = "entity.auth.failed", "entity request refused"
+        ENTITY_AUTH_V1_ACCEPTED = "entity.auth.v1_accepted", "entity request accepted with a v1 signature"
         MESSAGE_PLAINTEXT_VIEW = "message.plaintext.view", "conversation plaintext shown in the admin"
         KEYS_ROTATION_RUN = "keys.rotation.run", "encryption key rotation run"
         AUDIT_EXPORT = "audit.export", "audit log exported"
