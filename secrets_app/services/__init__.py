@@ -4,6 +4,7 @@ from secrets_app.services.env_vars import (
     env_var_create,
     env_var_delete,
     env_var_reveal,
+    env_var_reveal_by_name,
     env_var_update,
     validate_secret_text,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "env_var_create",
     "env_var_delete",
     "env_var_reveal",
+    "env_var_reveal_by_name",
     "env_var_update",
     "provider_from_prefix",
     "provider_key_create",
