@@ -51,6 +51,7 @@ class AuditEvent(models.Model):
         ENTITY_SECRET_REGENERATE = "entity.secret.regenerate", "entity secret regenerated"
         ENTITY_SECRET_REVEAL = "entity.secret.reveal", "entity secret revealed (one time)"
         ENTITY_AUTH_FAILED = "entity.auth.failed", "entity request refused"
+        ENTITY_AUTH_V1_ACCEPTED = "entity.auth.v1_accepted", "entity request accepted with a v1 signature"
         MESSAGE_PLAINTEXT_VIEW = "message.plaintext.view", "conversation plaintext shown in the admin"
         KEYS_ROTATION_RUN = "keys.rotation.run", "encryption key rotation run"
         AUDIT_EXPORT = "audit.export", "audit log exported"
@@ -69,6 +70,8 @@ class AuditEvent(models.Model):
         PROJECT_CHANGE = "project.change", "project changed"
         MEMBERSHIP_CHANGE = "membership.change", "project membership or role changed"
         USER_CHANGE = "user.change", "user changed"
+        SERVICE_ACCOUNT_CREATE = "service_account.create", "service account created"
+        SERVICE_ACCOUNT_DISABLE = "service_account.disable", "service account disabled"
 
     class Subject(models.TextChoices):
         """What a row is about (``subject_type``); ``subject_id`` is that thing's primary key.
@@ -93,6 +96,7 @@ class AuditEvent(models.Model):
         MEMBERSHIP = "membership", "project membership"
         USER = "user", "user"
         MFA_DEVICE = "mfa_device", "second-factor device"
+        SERVICE_ACCOUNT = "service_account", "service account (machine identity)"
 
     ts = models.DateTimeField(default=timezone.now, db_index=True)
     action = models.CharField(max_length=64, help_text="dotted slug, e.g. secret.read")

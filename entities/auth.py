@@ -5,9 +5,14 @@ proves it holds the secret, either
 
 * ``Authorization: Bearer <secret>``, or
 * request signing: ``X-Platos-Timestamp`` (unix seconds), ``X-Platos-Nonce``
-  (16-128 of ``[A-Za-z0-9_-]``) and ``X-Platos-Signature`` = hex
-  HMAC-SHA256(secret, ``"{timestamp}.{nonce}.{body}"``), at most 300 s of clock
-  skew, each nonce accepted once.
+  (16-128 of ``[A-Za-z0-9_-]``) and ``X-Platos-Signature`` = hex HMAC-SHA256(secret, m),
+  at most 300 s of clock skew, each nonce accepted once (the cache, and a database
+  table that survives losing the cache: ``entities.replay``). With
+  ``X-Platos-Signature-Version: 2``, m = ``"{timestamp}.{nonce}.{METHOD}.{path and
+  query string}.{hex SHA-256 of the body}"``, so a signature is good for one method
+  and URL only. Without the header (version 1), m = ``"{timestamp}.{nonce}.{body}"``:
+  accepted unless ``PLATOS_ENTITY_SIGNATURE_MIN_VERSION=2``, and every acceptance
+  writes an ``entity.auth.v1_accepted`` audit row, so operators see who still uses it.
 
 During a regenerate grace window the previous secret is accepted too. Every
 refusal is audited (``entity.auth.failed`` with the reason) and answered with the
@@ -23,13 +28,14 @@ import time
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from rest_framework import authentication, exceptions, permissions
 
 from entities.models import ConnectedEntity
-from entities.replay import ReplayGuardUnavailable, nonce_claim
-from entities.services import entity_auth_failed
+from entities.replay import ReplayGuardUnavailable, nonce_claim, nonce_record
+from entities.services import entity_auth_failed, entity_auth_v1_accepted
 from secrets_app.throttles import auth_failure_count, auth_failures_check
 
 MAX_SKEW_SECONDS = 300
@@ -184,7 +190,17 @@ class EntitySignatureAuthentication(_EntityAuthentication):
             raise _Failed("malformed_nonce", entity)
         if not _HEX_SIGNATURE.match(signature):
             raise _Failed("malformed_signature", entity)
-        message = f"{timestamp}.{nonce}.".encode() + request._request.body
+        version = meta.get("HTTP_X_PLATOS_SIGNATURE_VERSION", "1").strip()
+        if version not in ("1", "2"):
+            raise _Failed("unsupported_signature_version", entity)
+        if int(version) < settings.PLATOS_ENTITY_SIGNATURE_MIN_VERSION:
+            raise _Failed("signature_version_too_old", entity)
+        django_request = request._request
+        if version == "2":
+            message = (f"{timestamp}.{nonce}.{django_request.method}.{django_request.get_full_path()}."
+                       f"{hashlib.sha256(django_request.body).hexdigest()}").encode()
+        else:
+            message = f"{timestamp}.{nonce}.".encode() + django_request.body
         matched = _match_candidate(
             entity, signature.lower().encode(), failure="bad_signature",
             expected=lambda secret: hmac.new(secret.encode(), message, hashlib.sha256).hexdigest().encode(),
@@ -195,8 +211,10 @@ class EntitySignatureAuthentication(_EntityAuthentication):
             fresh = nonce_claim(entity_id=entity.pk, nonce=nonce, ttl=NONCE_TTL_SECONDS)
         except ReplayGuardUnavailable:
             raise _Failed("replay_guard_unavailable", entity) from None
-        if not fresh:
+        if not fresh or not nonce_record(entity_id=entity.pk, nonce=nonce, ttl=NONCE_TTL_SECONDS):
             raise _Failed("replayed_nonce", entity)
+        if version == "1":
+            entity_auth_v1_accepted(entity=entity, request=django_request)
         return matched
 
 

@@ -72,3 +72,24 @@ class ConnectedEntity(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+
+class SeenNonce(models.Model):
+    """A nonce of a signed entity request, kept in the database for the skew window.
+
+    The replay guard's durable half (``entities.replay.nonce_record``): the cache
+    answers fast, this table still refuses a replay after the cache lost the nonce
+    (a Redis restart, flush or eviction). The unique index decides the race between
+    two processes; rows older than the window are purged as requests come in.
+    entity_ref: the entity's id as text (no foreign key: the guard needs no join).
+    """
+
+    entity_ref = models.CharField(max_length=64)
+    nonce = models.CharField(max_length=128)
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["entity_ref", "nonce"], name="seennonce_unique_per_entity")]
+
+    def __str__(self) -> str:
+        return f"{self.entity_ref}:{self.nonce[:8]}…"

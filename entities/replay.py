@@ -13,6 +13,7 @@ holds MAX_ENTRIES (300), and a culled nonce could be replayed.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import threading
 import time
@@ -155,3 +156,36 @@ class NonceMemoryCache(BaseCache):
     def __len__(self) -> int:
         """Entries held, expired ones not yet dropped included (for tests and the bench)."""
         return len(self._entries.items)
+
+
+_PURGE_EVERY_SECONDS = 60.0
+_last_purge = [-math.inf]  # per process: when this process last purged old rows
+
+
+def nonce_record(*, entity_id, nonce: str, ttl: int) -> bool:
+    """The durable half of the guard: True when ``nonce`` is not in the database's table
+    of nonces seen within ``ttl`` seconds (it is then recorded), False for a replay.
+
+    Called after :func:`nonce_claim` accepted the nonce, so a nonce the cache lost is
+    still refused. A row older than ``ttl`` no longer counts (the request it came with
+    is past the skew window) and is re-used. Old rows are deleted by whichever request
+    comes first once a minute per process (an indexed range delete on ``seen_at``).
+    """
+    from django.db import IntegrityError, transaction
+    from django.utils import timezone
+
+    from entities.models import SeenNonce
+
+    now = timezone.now()
+    cutoff = now - dt.timedelta(seconds=ttl)
+    ref = str(entity_id)
+    try:
+        with transaction.atomic():
+            SeenNonce.objects.create(entity_ref=ref, nonce=nonce, seen_at=now)
+    except IntegrityError:
+        return SeenNonce.objects.filter(entity_ref=ref, nonce=nonce, seen_at__lt=cutoff).update(seen_at=now) == 1
+    clock = time.monotonic()
+    if clock - _last_purge[0] >= _PURGE_EVERY_SECONDS:
+        _last_purge[0] = clock
+        SeenNonce.objects.filter(seen_at__lt=cutoff).delete()
+    return True

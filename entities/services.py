@@ -290,3 +290,13 @@ def entity_auth_failed(*, reason: str, entity: ConnectedEntity | None = None, re
             extra={"slug": entity.slug} if entity else None,
         )
     logger.warning("entity auth refused (%s) for entity %s", reason, entity.pk if entity else "unknown")
+
+
+@transaction.atomic
+def entity_auth_v1_accepted(*, entity: ConnectedEntity, request=None) -> None:
+    """Mark a request accepted with a version 1 signature (no method/path in it): one row
+    each, so operators can see who must move to version 2 before requiring it."""
+    audit_record(action=Action.ENTITY_AUTH_V1_ACCEPTED, success=True, actor=f"entity:{entity.slug}",
+                 scope=entity.scope, subject_type=AuditEvent.Subject.ENTITY, subject_id=str(entity.pk),
+                 request=request, extra={"slug": entity.slug, "signature_version": 1,
+                                         "method": request.method if request else ""})

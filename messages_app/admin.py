@@ -86,12 +86,12 @@ class MessageInline(ConversationAdminMixin, admin.TabularInline):
 
 @admin.register(Thread)
 class ThreadAdmin(ConversationAdminMixin, admin.ModelAdmin):
-    list_display = ("title", "id", "created_by", "project_slug", "environment_slug", "created_at", "archived_at")
-    list_filter = ("archived_at", "project_slug", "environment_slug")
+    list_display = ("title", "id", "created_by", "project", "environment", "created_at", "archived_at")
+    list_filter = ("archived_at", "project")
     search_fields = ("title", "=id")
     date_hierarchy = "created_at"
     fields = (
-        "id", "title", "created_by", "project_slug", "environment_slug", "created_at", "archived_at",
+        "id", "title", "created_by", "project", "environment", "created_at", "archived_at",
         "forked_from_thread", "forked_from_message",
     )
     readonly_fields = fields

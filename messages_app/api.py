@@ -1,7 +1,10 @@
-"""REST API of messages_app under /agent/v1/: one view per use case, staff only for now.
+"""REST API of messages_app under /agent/v1/: one view per use case.
 
-Staff only (IsAdminUser) until the project membership of the secret-store issue
-exists; then the permission narrows to members of the thread's project.
+Conversations belong to a project: any member (viewer, member, admin) reads its
+threads, members and admins write them (messages, edits, forks, safety events).
+``view_message_plaintext`` lets auditors read every project's threads, never write.
+A thread of a project the caller cannot read is 404; unscoped threads are for
+superusers only. The rule: ``messages_app.selectors.thread_get_for_user``.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from platos.api import paginated_response
+from secrets_app.scopes import conversation_may_write, project_list_for_user
 
 from . import selectors, services
-from .models import Message, Thread
+from .models import Message
 from .serializers import (
     MessageEditInputSerializer,
     MessageEditOutputSerializer,
@@ -40,28 +44,19 @@ PAGE_PARAMETERS = [
 ERRORS = {400: OpenApiTypes.OBJECT, 401: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT}
 
 
-class CanViewMessagePlaintext(permissions.BasePermission):
-    """The API answers with decrypted conversation text: the same permission the admin asks for."""
-
-    message = "This needs the messages_app.view_message_plaintext permission."
-
-    def has_permission(self, request, view):
-        return request.user.has_perm("messages_app.view_message_plaintext")
+class ConversationApi(APIView):
+    # Who reads/writes which thread is decided per thread (selectors.thread_get_for_user).
+    permission_classes = [permissions.IsAuthenticated]
 
 
-class StaffApi(APIView):
-    # Staff only until project membership scopes threads; and, like the admin, the
-    # plaintext permission (a staff user without it would otherwise read everything here).
-    permission_classes = [permissions.IsAdminUser, CanViewMessagePlaintext]
-
-
-class ThreadListCreateApi(StaffApi):
+class ThreadListCreateApi(ConversationApi):
     @extend_schema(
         tags=[TAG], operation_id="threads_list", parameters=PAGE_PARAMETERS,
         responses={200: paginated(ThreadOutputSerializer, "PaginatedThreadList"), **ERRORS},
     )
     def get(self, request):
-        return paginated_response(self, selectors.thread_list(), ThreadOutputSerializer)
+        threads = selectors.thread_list_for_user(user=request.user).select_related("project", "environment")
+        return paginated_response(self, threads, ThreadOutputSerializer)
 
     @extend_schema(
         tags=[TAG], operation_id="threads_create", request=ThreadInputSerializer,
@@ -70,17 +65,20 @@ class ThreadListCreateApi(StaffApi):
     def post(self, request):
         data = ThreadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        thread = services.thread_create(created_by=request.user, **data.validated_data)
+        project, environment = _scope_for_new_thread(request.user, data.validated_data)
+        thread = services.thread_create(created_by=request.user, title=data.validated_data["title"],
+                                        project=project, environment=environment)
         return Response(ThreadOutputSerializer(thread).data, status=status.HTTP_201_CREATED)
 
 
-class ThreadDetailApi(StaffApi):
+class ThreadDetailApi(ConversationApi):
     @extend_schema(tags=[TAG], operation_id="threads_retrieve", responses={200: ThreadOutputSerializer, **ERRORS})
     def get(self, request, thread_id):
-        return Response(ThreadOutputSerializer(selectors.thread_get(thread_id=thread_id)).data)
+        return Response(ThreadOutputSerializer(selectors.thread_get_for_user(user=request.user,
+                                                                             thread_id=thread_id)).data)
 
 
-class ThreadMessagesApi(StaffApi):
+class ThreadMessagesApi(ConversationApi):
     ordering = "sequence"  # thread order: oldest first, by the unique sequence number
 
     @extend_schema(
@@ -91,7 +89,7 @@ class ThreadMessagesApi(StaffApi):
     def get(self, request, thread_id):
         query = MessageListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        thread = selectors.thread_get(thread_id=thread_id)
+        thread = selectors.thread_get_for_user(user=request.user, thread_id=thread_id)
         messages = selectors.message_list(thread=thread, include_edited=query.validated_data["include_edited"])
         return paginated_response(
             self, messages, MessageOutputSerializer,
@@ -103,14 +101,14 @@ class ThreadMessagesApi(StaffApi):
         responses={201: MessageOutputSerializer, **ERRORS},
     )
     def post(self, request, thread_id):
-        thread = selectors.thread_get(thread_id=thread_id)
+        thread = selectors.thread_get_for_user(user=request.user, thread_id=thread_id, write=True)
         data = MessageInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         message = services.message_create(thread=thread, **data.validated_data)
         return Response(MessageOutputSerializer(message).data, status=status.HTTP_201_CREATED)
 
 
-class MessageEditApi(StaffApi):
+class MessageEditApi(ConversationApi):
     @extend_schema(
         tags=[TAG], operation_id="messages_edit",
         summary="Edit a message and queue a rerun from it",
@@ -124,6 +122,7 @@ class MessageEditApi(StaffApi):
     )
     def post(self, request, message_id):
         message = selectors.message_get(message_id=message_id)
+        selectors.thread_get_for_user(user=request.user, thread_id=message.thread_id, write=True)
         data = MessageEditInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         revision, _rerun = services.message_edit_and_rerun(
@@ -132,7 +131,7 @@ class MessageEditApi(StaffApi):
         return Response(MessageEditOutputSerializer(revision).data, status=status.HTTP_201_CREATED)
 
 
-class ThreadForkApi(StaffApi):
+class ThreadForkApi(ConversationApi):
     @extend_schema(
         tags=[TAG], operation_id="threads_fork",
         summary="Fork a thread at a message",
@@ -144,7 +143,7 @@ class ThreadForkApi(StaffApi):
         responses={201: ThreadOutputSerializer, **ERRORS},
     )
     def post(self, request, thread_id):
-        thread = selectors.thread_get(thread_id=thread_id)
+        thread = selectors.thread_get_for_user(user=request.user, thread_id=thread_id, write=True)
         data = ThreadForkInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         message = Message.objects.filter(pk=data.validated_data["message_id"], thread=thread).first()
@@ -156,7 +155,7 @@ class ThreadForkApi(StaffApi):
         return Response(ThreadOutputSerializer(fork).data, status=status.HTTP_201_CREATED)
 
 
-class SafetyEventListCreateApi(StaffApi):
+class SafetyEventListCreateApi(ConversationApi):
     @extend_schema(
         tags=[TAG], operation_id="safety_events_list",
         parameters=[SafetyEventFilterSerializer, *PAGE_PARAMETERS],
@@ -169,7 +168,7 @@ class SafetyEventListCreateApi(StaffApi):
         events = selectors.safety_event_list(
             detector=f.get("detector"), action=f.get("action"), severity=f.get("severity"),
             thread_id=f.get("thread"), user_id=f.get("user"),
-            created_after=f.get("created_after"), created_before=f.get("created_before"),
+            created_after=f.get("created_after"), created_before=f.get("created_before"), user=request.user,
         )
         return paginated_response(self, events, SafetyEventOutputSerializer)
 
@@ -181,9 +180,10 @@ class SafetyEventListCreateApi(StaffApi):
         data = SafetyEventInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         d = data.validated_data
-        thread = Thread.objects.filter(pk=d["thread"]).first()
+        thread = selectors.thread_list_for_user(user=request.user).filter(pk=d["thread"]).first()
         if thread is None:
             raise ValidationError({"thread": ["Unknown thread."]})
+        selectors.thread_get_for_user(user=request.user, thread_id=thread.pk, write=True)
         message = None
         if d.get("message"):
             message = Message.objects.filter(pk=d["message"], thread=thread).first()
@@ -194,3 +194,19 @@ class SafetyEventListCreateApi(StaffApi):
             action=d["action"], severity=d["severity"], detail=d.get("detail"), meta=d.get("meta"),
         )
         return Response(SafetyEventOutputSerializer(event).data, status=status.HTTP_201_CREATED)
+
+
+def _scope_for_new_thread(user, data):
+    """The project (and environment) of a new thread: one the caller may write conversations in."""
+    project = project_list_for_user(user=user).filter(slug=data["project"]).first()
+    if project is None:
+        raise ValidationError({"project": ["No such project."]})
+    if not conversation_may_write(user=user, project_id=project.pk):
+        raise selectors.ConversationWriteRefused(
+            "Starting a conversation in this project needs the member or admin role.")
+    environment = None
+    if data.get("environment"):
+        environment = project.environments.filter(slug=data["environment"]).first()
+        if environment is None:
+            raise ValidationError({"environment": ["No such environment in this project."]})
+    return project, environment

@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -24,10 +25,10 @@ KEYRING = "messages"
 class Thread(models.Model):
     """A conversation.
 
-    ``project_slug``/``environment_slug`` are the scope of the secret store (issue 4):
-    plain, indexed slugs for now so they can be turned into foreign keys to
-    ``secrets_app.Project``/``Environment`` by a later migration without touching rows.
-    A fork records the thread and message it was copied from.
+    ``project``/``environment`` are its scope, the secret store's: the project's roles
+    decide who reads (any membership) and writes (member, admin) it. A thread without a
+    project is visible to superusers only. A fork records the thread and message it was
+    copied from, and stays in its scope.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -35,9 +36,10 @@ class Thread(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # NULL = "not scoped yet" (distinct from any slug), and what a nullable FK will hold later.
-    project_slug = models.CharField(max_length=100, null=True, blank=True, db_index=True)  # noqa: DJ001
-    environment_slug = models.CharField(max_length=100, null=True, blank=True, db_index=True)  # noqa: DJ001
+    project = models.ForeignKey("secrets_app.Project", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="threads")
+    environment = models.ForeignKey("secrets_app.Environment", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="threads", help_text="an environment of the thread's project")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     archived_at = models.DateTimeField(null=True, blank=True)
     forked_from_thread = models.ForeignKey(
@@ -52,6 +54,18 @@ class Thread(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def clean(self) -> None:
+        if self.environment_id is not None and (
+                self.project_id is None or self.environment.project_id != self.project_id):
+            raise ValidationError({"environment": "must be an environment of the thread's project"})
+
+    @property
+    def scope(self) -> str:
+        """``project`` or ``project/environment`` (empty when unscoped), as audit rows write it."""
+        if self.project_id is None:
+            return ""
+        return self.environment.scope if self.environment_id else self.project.slug
 
 
 class Message(models.Model):

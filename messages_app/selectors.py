@@ -5,9 +5,44 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
+from platos.core.errors import NotFound, Refused
+from secrets_app.scopes import conversation_may_write, project_list_for_user
+
+from .crypto_service import PLAINTEXT_PERMISSION
 from .models import Message, SafetyEvent, Thread, ToolCall
+
+
+class ThreadNotFound(NotFound):
+    """No such thread, or not one of the caller's projects (404 either way)."""
+
+
+class ConversationWriteRefused(Refused):
+    """The caller reads this project's conversations without a role that writes them."""
+
+
+def thread_list_for_user(*, user) -> QuerySet[Thread]:
+    """Threads ``user`` may read: those of its projects (any role); every scoped thread
+    with ``view_message_plaintext`` (auditors: reads only); unscoped ones for superusers only."""
+    if user.is_superuser:
+        return Thread.objects.all()
+    visible = Q(project__in=project_list_for_user(user=user))
+    if user.has_perm(PLAINTEXT_PERMISSION):
+        visible |= Q(project__isnull=False)
+    return Thread.objects.filter(visible)
+
+
+def thread_get_for_user(*, user, thread_id, write: bool = False) -> Thread:
+    """The thread if ``user`` may read it (``write``: and write it), else 404 (403 when it
+    may read but not write)."""
+    thread = thread_list_for_user(user=user).select_related("project", "environment__project") \
+        .filter(pk=thread_id).first()
+    if thread is None:
+        raise ThreadNotFound("No such thread.")
+    if write and not conversation_may_write(user=user, project_id=thread.project_id):
+        raise ConversationWriteRefused("Writing this project's conversations needs the member or admin role.")
+    return thread
 
 
 def thread_list() -> QuerySet[Thread]:
@@ -59,9 +94,12 @@ def safety_event_list(
     user_id: int | None = None,
     created_after: dt.datetime | None = None,
     created_before: dt.datetime | None = None,
+    user=None,
 ) -> QuerySet[SafetyEvent]:
-    """Safety events filtered on their plaintext columns (detail/meta are encrypted: not filterable)."""
-    qs = SafetyEvent.objects.all()
+    """Safety events filtered on their plaintext columns (detail/meta are encrypted: not filterable);
+    with ``user``, only those of threads the user may read."""
+    qs = SafetyEvent.objects.all() if user is None else SafetyEvent.objects.filter(
+        thread__in=thread_list_for_user(user=user))
     filters = {
         "detector": detector, "action": action, "severity": severity, "thread_id": thread_id,
         "user_id": user_id, "created_at__gte": created_after, "created_at__lt": created_before,

@@ -63,16 +63,18 @@ class TextField(serializers.CharField):
 # --- threads ------------------------------------------------------------------
 class ThreadInputSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
-    project_slug = serializers.SlugField(max_length=100, required=False, allow_null=True)
-    environment_slug = serializers.SlugField(max_length=100, required=False, allow_null=True)
+    project = serializers.SlugField(max_length=63, help_text="slug of the thread's project")
+    environment = serializers.SlugField(max_length=63, required=False, allow_null=True,
+                                        help_text="slug of an environment of that project")
 
 
 class ThreadOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     title = serializers.CharField()
     created_by = serializers.IntegerField(source="created_by_id", allow_null=True)
-    project_slug = serializers.CharField(allow_null=True)
-    environment_slug = serializers.CharField(allow_null=True)
+    project = serializers.CharField(source="project.slug", allow_null=True, help_text="project slug")
+    project_id = serializers.IntegerField(allow_null=True)
+    environment = serializers.CharField(source="environment.slug", allow_null=True, help_text="environment slug")
     created_at = serializers.DateTimeField()
     archived_at = serializers.DateTimeField(allow_null=True)
     forked_from_thread = serializers.UUIDField(source="forked_from_thread_id", allow_null=True)

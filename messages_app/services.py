@@ -66,13 +66,15 @@ def thread_create(
     *,
     title: str,
     created_by=None,
-    project_slug: str | None = None,
-    environment_slug: str | None = None,
+    project=None,
+    environment=None,
 ) -> Thread:
-    """Start a conversation. ``created_by`` is the user starting it (may be None for system threads)."""
-    thread = Thread(
-        title=title, created_by=created_by, project_slug=project_slug, environment_slug=environment_slug
-    )
+    """Start a conversation. ``created_by`` is the user starting it (may be None for system threads).
+
+    project / environment: its scope (a Project, and an Environment of it); who may
+    start one there is the caller's check (``secrets_app.scopes.conversation_may_write``).
+    """
+    thread = Thread(title=title, created_by=created_by, project=project, environment=environment)
     _clean(thread)
     thread.save()
     return thread
@@ -161,8 +163,8 @@ def thread_fork(*, thread: Thread, message: Message, created_by=None, title: str
     fork = Thread(
         title=title or thread.title,
         created_by=created_by,
-        project_slug=thread.project_slug,
-        environment_slug=thread.environment_slug,
+        project_id=thread.project_id,
+        environment_id=thread.environment_id,
         forked_from_thread=thread,
         forked_from_message=message,
     )
@@ -239,26 +241,23 @@ def message_plaintext_view_record(*, view: PlaintextView, user, model: type, obj
     """
     if not view.shown:
         return None
+    scope, extra = "", {"fields_shown": view.shown}
+    thread = _thread_of(model, object_id)
+    if thread is not None and thread.project_id is not None:
+        # By id as well as slug: a project re-created with the same slug is another project.
+        scope, extra["project_id"] = thread.scope, thread.project_id
     return audit_record(
         action=AuditEvent.Action.MESSAGE_PLAINTEXT_VIEW, success=True, actor=user, request=request,
-        scope=_thread_scope(model, object_id), subject_type=_SUBJECT_OF[model], subject_id=str(object_id or ""),
-        extra={"fields_shown": view.shown},
+        scope=scope, subject_type=_SUBJECT_OF[model], subject_id=str(object_id or ""), extra=extra,
     )
 
 
-# How to reach the thread from each subject of a plaintext view (its scope is the row's scope).
-_THREAD_PATH = {Thread: "", Message: "thread__", ToolCall: "message__thread__", SafetyEvent: "thread__"}
-
-
-def _thread_scope(model: type, object_id) -> str:
-    """``project/environment`` of the thread the page's object belongs to ("" if it has none)."""
+def _thread_of(model: type, object_id) -> Thread | None:
     if not object_id:
-        return ""
-    prefix = _THREAD_PATH[model]
-    row = model.objects.filter(pk=object_id).values(f"{prefix}project_slug", f"{prefix}environment_slug").first()
-    if not row:
-        return ""
-    project, environment = row[f"{prefix}project_slug"], row[f"{prefix}environment_slug"]
-    if not project:
-        return ""
-    return f"{project}/{environment}" if environment else project
+        return None
+    lookup = {Thread: "pk", Message: "messages__pk", ToolCall: "messages__tool_calls__pk",
+              SafetyEvent: "safety_events__pk"}[model]
+    try:
+        return Thread.objects.select_related("project", "environment__project").filter(**{lookup: object_id}).first()
+    except (ValueError, ValidationError):
+        return None  # not a valid id: the admin answers 404 for it anyway

@@ -269,6 +269,9 @@ PLATOS_THROTTLE_RATES = {
     "reveal": env.str("PLATOS_THROTTLE_REVEALS_PER_USER", default="30/min"),
     "runtime_read": env.str("PLATOS_THROTTLE_RUNTIME_READS", default="1200/min"),
 }
+# Entity request signatures: 1 also accepts version 1 (no method/path signed, each
+# acceptance audited); 2 requires X-Platos-Signature-Version: 2 (entities/auth.py).
+PLATOS_ENTITY_SIGNATURE_MIN_VERSION = env.int("PLATOS_ENTITY_SIGNATURE_MIN_VERSION", default=1)
 # TOTP second factor for superusers and project admins in the admin (platos/mfa.py).
 PLATOS_REQUIRE_ADMIN_MFA = env.bool("PLATOS_REQUIRE_ADMIN_MFA", default=not DEBUG)
 OTP_TOTP_ISSUER = "Platos"

@@ -237,3 +237,4 @@ class ProjectMembershipAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_filter = ["role", "project"]
     search_fields = ["user__username", "project__slug"]
     autocomplete_fields = ["user"]
+from secrets_app import admin_service_accounts  # noqa: E402,F401  (registers ServiceAccountAdmin)

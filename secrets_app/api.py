@@ -113,11 +113,11 @@ class EnvVarRevealApi(_ScopedApi):
     )
     def post(self, request, project, environment, name):
         env = self.environment
-        variable = selectors.env_var_get(environment=env, name=name)
         data = RevealInput(data=request.data)
         data.is_valid(raise_exception=True)
-        value = services.env_var_reveal(variable=variable, reason=data.validated_data["reason"],
-                                        actor=request.user, request=request)
+        variable, value = services.env_var_reveal_by_name(environment=env, name=name,
+                                                          reason=data.validated_data["reason"],
+                                                          actor=request.user, request=request)
         return Response({"name": variable.name, "value": value.reveal()})
 
     def finalize_response(self, request, response, *args, **kwargs):

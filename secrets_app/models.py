@@ -48,11 +48,16 @@ class Environment(models.Model):
 
 
 class ProjectMembership(models.Model):
-    """A user's role in a project. Django superusers see every project without one."""
+    """A user's role in a project. Django superusers see every project without one.
+
+    viewer: reads the project (names and metadata of its store, its conversations);
+    member: also writes its conversations; admin: also writes and reveals secrets.
+    """
 
     class Role(models.TextChoices):
         ADMIN = "admin", "admin"
         MEMBER = "member", "member"
+        VIEWER = "viewer", "viewer"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
@@ -219,3 +224,38 @@ class EnvironmentVariableVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.variable_id} v{self.version}"  # never the value
+
+
+class ServiceAccount(models.Model):
+    """A machine identity of one project (the agent runtime, a worker), granted read on
+    some of the project's environments; it authenticates with its own ``plt_`` tokens.
+
+    user: the Django user that backs it and owns its tokens (unusable password, never
+        staff). Human endpoints refuse that user; only ``/agent/v1/runtime/`` serves it.
+    environments: where it may read (every variable, through the runtime API).
+    is_active: False once disabled; the user is then inactive too, so its tokens fail.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="service_accounts")
+    name = models.CharField(max_length=63, validators=[slug_validator])
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="service_account")
+    environments = models.ManyToManyField(Environment, related_name="service_accounts")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["project__slug", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="serviceaccount_unique_name_per_project")
+        ]
+
+    def __str__(self) -> str:
+        return self.actor
+
+    @property
+    def actor(self) -> str:
+        """How audit rows name it: ``service_account:<project>/<name>``."""
+        return f"service_account:{self.project.slug}/{self.name}"

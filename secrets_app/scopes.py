@@ -22,6 +22,8 @@ from secrets_app.models import Environment, Project, ProjectMembership
 
 READ_ROLE: str | None = None  # any membership
 WRITE_ROLE: str = ProjectMembership.Role.ADMIN
+# Conversations: any membership reads them, these roles write them.
+CONVERSATION_WRITE_ROLES = (ProjectMembership.Role.MEMBER, ProjectMembership.Role.ADMIN)
 
 
 class ScopeNotFound(NotFound):
@@ -117,3 +119,24 @@ class InScope(permissions.BasePermission):
             self.code = exc.code
             return False
         return True
+
+
+def project_get_for_user(*, user, project: str, role: str | None = None) -> Project:
+    """The project ``project`` if the user may act there with ``role`` (404 / 403 as for environments)."""
+    found = project_list_for_user(user=user).filter(slug=project).first()
+    if found is None:
+        raise ScopeNotFound("No such project.")
+    if role is not None and not user_has_role(user=user, project_id=found.pk, role=role):
+        raise RoleRequired(f"This needs the {role} role in project {found.slug}.")
+    return found
+
+
+def conversation_may_write(*, user, project_id: int | None) -> bool:
+    """Whether ``user`` may write conversations of the project (``None``: unscoped threads,
+    superusers only). ``view_message_plaintext`` never counts here: it is read-only."""
+    if user.is_superuser:
+        return True
+    if project_id is None:
+        return False
+    return ProjectMembership.objects.filter(user=user, project_id=project_id,
+                                            role__in=CONVERSATION_WRITE_ROLES).exists()

@@ -2,11 +2,13 @@
 
 from django.urls import path
 
-from secrets_app import api, api_dotenv, api_versions
+from secrets_app import api, api_dotenv, api_versions, runtime_api
 
 scope = "projects/<slug:project>/environments/<slug:environment>/"
 key = scope + "provider-keys/<int:key_id>/"
 var = scope + "env-vars/<str:name>/"
+accounts = "projects/<slug:project>/service-accounts/"
+runtime = "runtime/environments/<slug:environment>/env"
 
 urlpatterns = [
     path(scope + "env-vars/", api.EnvVarListCreateApi.as_view(), name="env-vars"),
@@ -29,4 +31,11 @@ urlpatterns = [
     path(key + "test/", api.ProviderKeyTestApi.as_view(), name="provider-key-test"),
     path(key + "set-default/", api.ProviderKeySetDefaultApi.as_view(), name="provider-key-set-default"),
     path(scope + "skills/", api.SkillReadinessListApi.as_view(), name="skills"),
+    path(accounts, runtime_api.ServiceAccountListCreateApi.as_view(), name="service-accounts"),
+    path(accounts + "<int:account_id>/disable/", runtime_api.ServiceAccountDisableApi.as_view(),
+         name="service-account-disable"),
+    path(accounts + "<int:account_id>/tokens/", runtime_api.ServiceAccountTokenCreateApi.as_view(),
+         name="service-account-tokens"),
+    path(runtime, runtime_api.RuntimeEnvApi.as_view(), name="runtime-env"),
+    path(runtime + "/<str:name>", runtime_api.RuntimeEnvVarApi.as_view(), name="runtime-env-var"),
 ]

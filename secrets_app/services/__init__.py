@@ -5,6 +5,7 @@ from secrets_app.services.env_vars import (
     env_var_create,
     env_var_delete,
     env_var_reveal,
+    env_var_reveal_by_name,
     env_var_update,
     validate_secret_text,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "env_var_delete",
     "env_var_reveal",
     "env_var_rollback",
+    "env_var_reveal_by_name",
     "env_var_update",
     "env_var_version_destroy",
     "env_var_version_get",

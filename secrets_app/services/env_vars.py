@@ -11,6 +11,7 @@ from django.views.decorators.debug import sensitive_variables
 from audit.models import AuditEvent
 from audit.services import audit_record
 from platos.core.envelope import is_token
+from platos.core.errors import NotFound
 from platos.core.fields import Undecryptable
 from platos.core.logging import register_secret
 from secrets_app.boundaries import BoundaryError
@@ -240,3 +241,25 @@ def env_var_reveal(*, variable: EnvironmentVariable, reason: str, actor, request
         raise failure
     register_secret(value)
     return SecretValue(value, key=variable.name, scope=variable.environment.scope)
+
+
+class VariableNotFound(NotFound):
+    """No variable of that name in the environment (its failed reveal is audited)."""
+
+
+@transaction.atomic
+def _audit_missing_reveal(*, environment: Environment, name: str, reason: str, actor, request) -> None:
+    audit_record(action=Action.SECRET_REVEAL, success=False, actor=actor, key=name[:200], scope=environment.scope,
+                 subject_type=AuditEvent.Subject.ENV_VAR, reason=(reason or "").strip()[:200], request=request,
+                 extra={"failure": "missing"})
+
+
+def env_var_reveal_by_name(*, environment: Environment, name: str, reason: str, actor,
+                           request=None) -> tuple[EnvironmentVariable, SecretValue]:
+    """:func:`env_var_reveal` of ``name``; a name that does not exist is audited as a failed
+    reveal (reason ``missing``) before the 404, so probing for names shows in the log."""
+    variable = EnvironmentVariable.objects.filter(environment=environment, name=name).first()
+    if variable is None:
+        _audit_missing_reveal(environment=environment, name=name, reason=reason, actor=actor, request=request)
+        raise VariableNotFound(f"No variable {name[:128]!r} in {environment.scope}.")
+    return variable, env_var_reveal(variable=variable, reason=reason, actor=actor, request=request)

@@ -20,10 +20,23 @@ from secrets_app.tokens import services
 SCHEME = "Bearer"
 PREFIX = "plt_"
 GENERIC_FAILURE = "Invalid or expired API token."
+SERVICE_ACCOUNT_REFUSED = "A service account's token is accepted only by /agent/v1/runtime/."
+
+
+def is_service_account(user) -> bool:
+    """Whether ``user`` backs a service account (a machine identity, secrets_app.models)."""
+    return getattr(user, "is_authenticated", False) and hasattr(user, "service_account")
 
 
 class PlatosTokenAuthentication(KnoxTokenAuthentication):
-    """``request.user`` is the token's owner, ``request.auth`` the ``ApiToken`` row."""
+    """``request.user`` is the token's owner, ``request.auth`` the ``ApiToken`` row.
+
+    A service account's token is refused here with 403: every endpoint that uses the
+    default authentication is a human one. The runtime API uses
+    :class:`RuntimeTokenAuthentication`, which lets them through.
+    """
+
+    allow_service_accounts = False
 
     @sensitive_variables("header", "presented")
     def authenticate(self, request):
@@ -44,6 +57,8 @@ class PlatosTokenAuthentication(KnoxTokenAuthentication):
             auth_failure_count(request=django_request)
             services.token_auth_failed(reason=reason, presented=presented, request=django_request)
             raise exceptions.AuthenticationFailed(GENERIC_FAILURE) from None
+        if not self.allow_service_accounts and is_service_account(user):
+            raise exceptions.PermissionDenied(SERVICE_ACCOUNT_REFUSED)
         services.token_touch(token=token)
         return user, token
 
@@ -56,3 +71,10 @@ class PlatosTokenAuthentication(KnoxTokenAuthentication):
 
     def authenticate_header(self, request) -> str:
         return f'{SCHEME} realm="platos"'
+
+
+class RuntimeTokenAuthentication(PlatosTokenAuthentication):
+    """The runtime API's authentication: the same tokens, service accounts' included
+    (the runtime's permission then refuses everyone else)."""
+
+    allow_service_accounts = True

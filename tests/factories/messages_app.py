@@ -15,8 +15,8 @@ class ThreadFactory(ServiceFactory):
 
     title = factory.Sequence(lambda n: f"thread {n}")
     created_by = None
-    project_slug = None
-    environment_slug = None
+    project = None
+    environment = None
 
     service = staticmethod(services.thread_create)
 

@@ -13,7 +13,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from platos.core.keys import load_keyrings
-from tests.factories import StaffUserFactory, ThreadFactory
+from tests.factories import ProjectFactory, ProjectMembershipFactory, StaffUserFactory, ThreadFactory
 
 MARK = "zebra-plaintext"
 
@@ -65,11 +65,19 @@ def raw_column(raw_column):
 
 
 @pytest.fixture
-def staff(db):
+def acme(db):
+    return ProjectFactory(slug="acme")
+
+
+@pytest.fixture
+def staff(acme):
+    """Staff with the plaintext permission (an auditor), and a member of ``acme``, where
+    this suite's threads live: members write conversations, the permission alone never does."""
     from django.contrib.auth.models import Permission
 
     user = StaffUserFactory(username="staff", email="s@example.com", password="pw")  # noqa: S106
     user.user_permissions.add(Permission.objects.get(codename="view_message_plaintext"))
+    ProjectMembershipFactory(user=user, project=acme, role="member")
     return user
 
 
@@ -81,5 +89,5 @@ def api(staff):
 
 
 @pytest.fixture
-def thread(staff):
-    return ThreadFactory(title="support chat", created_by=staff)
+def thread(staff, acme):
+    return ThreadFactory(title="support chat", created_by=staff, project=acme)
