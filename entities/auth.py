@@ -33,9 +33,9 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from rest_framework import authentication, exceptions, permissions
 
+from entities.auth_audit import entity_auth_failed, entity_auth_v1_accepted
 from entities.models import ConnectedEntity
 from entities.replay import ReplayGuardUnavailable, nonce_claim, nonce_record
-from entities.services import entity_auth_failed, entity_auth_v1_accepted
 from secrets_app.throttles import auth_failure_count, auth_failures_check
 
 MAX_SKEW_SECONDS = 300

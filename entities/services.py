@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -268,35 +267,3 @@ def entity_heartbeat(*, entity: ConnectedEntity, request=None) -> ConnectedEntit
     ConnectedEntity.objects.filter(pk=entity.pk).update(last_connected_at=now)
     entity.last_connected_at = now
     return entity
-
-
-def entity_auth_failed(*, reason: str, entity: ConnectedEntity | None = None, request=None,
-                       entity_ref: str = "") -> None:
-    """Audit a refused entity request. ``reason`` stays in the audit row and the log only.
-
-    entity_ref: the claimed entity id when no such entity exists. Only a
-        well-formed UUID is recorded: a client that swapped its headers would
-        otherwise put its secret into the audit row.
-    """
-    try:
-        entity_ref = str(uuid.UUID(entity_ref)) if entity_ref else ""
-    except ValueError:
-        entity_ref = "(malformed)"
-    with transaction.atomic():
-        audit_record(
-            action=Action.ENTITY_AUTH_FAILED, success=False, actor="anonymous",
-            scope=entity.scope if entity else "", subject_type=AuditEvent.Subject.ENTITY,
-            subject_id=str(entity.pk) if entity else entity_ref[:64], reason=reason, request=request,
-            extra={"slug": entity.slug} if entity else None,
-        )
-    logger.warning("entity auth refused (%s) for entity %s", reason, entity.pk if entity else "unknown")
-
-
-@transaction.atomic
-def entity_auth_v1_accepted(*, entity: ConnectedEntity, request=None) -> None:
-    """Mark a request accepted with a version 1 signature (no method/path in it): one row
-    each, so operators can see who must move to version 2 before requiring it."""
-    audit_record(action=Action.ENTITY_AUTH_V1_ACCEPTED, success=True, actor=f"entity:{entity.slug}",
-                 scope=entity.scope, subject_type=AuditEvent.Subject.ENTITY, subject_id=str(entity.pk),
-                 request=request, extra={"slug": entity.slug, "signature_version": 1,
-                                         "method": request.method if request else ""})

@@ -118,8 +118,8 @@ def _projects(now: dt.datetime) -> list[dict]:
             older=Count("id", filter=Q(last_connected_at__lt=month)),
             never=Count("id", filter=Q(last_connected_at__isnull=True)))):
         row(r["environment__project__slug"])["entities"] = {k: r[k] for k in ("day", "month", "older", "never")}
-    for r in Thread.objects.exclude(project_slug=None).order_by().values("project_slug").annotate(n=Count("id")):
-        row(r["project_slug"])["threads"] = r["n"]
+    for r in Thread.objects.exclude(project=None).order_by().values("project__slug").annotate(n=Count("id")):
+        row(r["project__slug"])["threads"] = r["n"]
     return [projects[slug] for slug in sorted(projects)]
 
 

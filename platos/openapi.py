@@ -80,7 +80,7 @@ EXAMPLES = {
     "env_vars_reveal": ({"reason": "rotating the webhook at the provider"},
                         ("200", {"name": "STRIPE_KEY", "value": "sk_live_…"})),
     "provider_keys_create": ({"provider": "openai", "label": "prod", "secret": "sk-proj-…"}, None),
-    "threads_create": ({"title": "Support chat", "project_slug": "acme", "environment_slug": "production"}, None),
+    "threads_create": ({"title": "Support chat", "project": "acme", "environment": "production"}, None),
     "threads_messages_create": ({"role": "user", "content": "Where is my order?"}, None),
 }
 

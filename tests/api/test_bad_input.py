@@ -79,7 +79,7 @@ def test_the_schema_gives_bodies_to_the_writes():
 
 
 def test_shallow_json_still_parses(root_api, path_values):
-    body = {"title": "ok", "meta": {}}
+    body = {"title": "ok", "project": "acme", "meta": {}}
     response = root_api.post("/agent/v1/threads/", json.dumps(body), content_type="application/json")
     assert response.status_code == 201, response.content
 

@@ -6,12 +6,28 @@ import pytest
 from django.apps import apps
 from django.db import DatabaseError, connection, transaction
 
+from audit import chain
 from audit.models import AuditEvent
 from audit.selectors import audit_chain_verify
 from audit.services import _append, audit_record
 
 pytestmark = pytest.mark.django_db
 migration = importlib.import_module("audit.migrations.0004_one_vocabulary")
+
+
+@pytest.fixture(autouse=True)
+def _one_chain(monkeypatch):
+    """0004 runs before 0005 splits the log into lanes: the history it migrates is the one
+    chain of before, lane 0 (whose lock is the old global lock). Write it that way here
+    too; on PostgreSQL writers would otherwise pick a lane from the backend's pid."""
+
+    def lane_zero() -> int:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", [chain.ADVISORY_LOCK_ID])
+        return 0
+
+    monkeypatch.setattr(chain, "lock_lane", lane_zero)
 
 
 def _old_row(**fields):

@@ -129,11 +129,12 @@ def test_tool_calls_have_a_read_only_section_with_plaintext_per_permission(clien
     assert (row.subject_type, row.subject_id) == ("tool_call", str(call.pk))
 
 
-def test_plaintext_view_rows_carry_the_threads_scope(client, staff):
+def test_plaintext_view_rows_carry_the_threads_scope(client, staff, acme):
     from audit.models import AuditEvent
+    from tests.factories import EnvironmentFactory
 
-    thread = services.thread_create(title="scoped", created_by=staff, project_slug="acme",
-                                    environment_slug="production")
+    production = EnvironmentFactory(project=acme, slug="production")
+    thread = services.thread_create(title="scoped", created_by=staff, project=acme, environment=production)
     message = services.message_create(thread=thread, role="user", content=secret("scoped content"))
     viewer = staff_client(client, plaintext=True)
     viewer.get(f"/admin/messages_app/message/{message.pk}/change/")
