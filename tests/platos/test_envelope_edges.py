@@ -190,3 +190,14 @@ def test_token_helpers():
     assert envelope.is_token(X31)
     assert not envelope.is_token(X31[: envelope.HEADER_LEN] + "AA+A")
     assert envelope.is_legacy_plaintext("hello") and not envelope.is_legacy_plaintext("pv1:junk")
+
+
+def test_reset_drops_the_block_in_process():
+    # What the fork hook runs in a child; called here so that mutmut (which records only
+    # in-process calls) runs this test against the mutants of reset().
+    source = envelope._NonceSource()
+    first = source.take()
+    source.reset()
+    assert (source._block, source._at) == (b"", 0)
+    second = source.take()
+    assert len(second) == 12 and second != first and source._at == 12

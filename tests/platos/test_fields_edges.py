@@ -248,3 +248,44 @@ def test_the_rotation_registry_lists_every_encrypted_column_once():
     assert {"testapp.Note.body", "testapp.Note.other"} <= messages and "testapp.Note.data" not in messages
     assert "testapp.Note.data" in {f.context for f in encrypted_fields("encryption")}
     assert messages | {f.context for f in encrypted_fields("encryption")} == labels
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("body", 42, "must be text"),
+        ("body", "a\ud800", "contains characters that are not valid Unicode text (lone surrogates)"),
+        ("data", {"x": float("inf")}, "must be a JSON value (no NaN or Infinity)"),
+        ("data", {"q": "\udc00"}, "contains characters that are not valid Unicode text (lone surrogates)"),
+    ],
+)
+def test_storable_refusals_have_their_message_and_the_invalid_code(field, value, message):
+    # The form and the API show these to the person who typed the value.
+    with pytest.raises(exceptions.ValidationError) as exc:
+        Note._meta.get_field(field).check_storable(value)
+    assert [(e.message, e.code) for e in exc.value.error_list] == [(message, "invalid")]
+
+
+@isolate_apps("tests.testapp")
+def test_the_rotation_registry_skips_proxy_and_unmanaged_models(monkeypatch):
+    from platos.core import fields
+
+    class ProxyNote(Note):
+        class Meta:
+            app_label = "testapp"
+            proxy = True
+
+    class Outside(models.Model):
+        secret = EncryptedTextField(keyring="messages")
+
+        class Meta:
+            app_label = "testapp"
+            managed = False
+
+        def __str__(self) -> str:
+            return "outside"
+
+    monkeypatch.setattr(fields.apps, "get_models", lambda: [ProxyNote, Outside, Note])
+    # A proxy shares its parent's table and an unmanaged model is not ours: rotating either would
+    # rewrap a column twice or touch a table we do not own.
+    assert [f.context for f in encrypted_fields()] == ["testapp.Note.body", "testapp.Note.other", "testapp.Note.data"]

@@ -101,9 +101,9 @@ def test_key_bytes_never_pickle_or_show():
     ring = load_keyrings({"ENCRYPTION_KEY": GOOD_ENC, "PLATOS_MESSAGE_ENCRYPTION_KEY": GOOD_MSG})
     material = ring["encryption"].current.material
     for thing in (material, ring["encryption"].current, ring):
-        with pytest.raises(TypeError, match="key material cannot be pickled"):
+        with pytest.raises(TypeError, match="^key material cannot be pickled$"):
             pickle.dumps(thing)
-        with pytest.raises(TypeError, match="key material cannot be pickled"):
+        with pytest.raises(TypeError, match="^key material cannot be pickled$"):
             copy.deepcopy(thing)
     assert repr(material) == str(material) == "<key bytes redacted>"
     assert material.reveal() == GOOD_ENC.encode()
