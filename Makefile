@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run serve test test-services lint bench screenshots
+.PHONY: run serve test test-services lint bench screenshots mutation
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -67,3 +67,17 @@ bench: $(VENV)/.dev
 # Regenerates docs/screenshots/*.png (dashboard, Keys, initial-secret page, audit log) from the browser tests.
 screenshots: $(VENV)/.dev /usr/bin/chromium
 	env -u DATABASE_URL -u REDIS_URL PLATOS_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/e2e/test_admin_browser.py
+
+# Mutation testing of the crypto core (keys, envelope, fields) with mutmut, by hand: not part of
+# `make test` or CI (long: on the shared 2-core machine the last run did not finish in ~40 minutes).
+# Config: [tool.mutmut] in pyproject.toml;
+# results: README "Mutation testing", docs/mutation.md. A fresh run each time (no stale cache).
+MUTATION_WORKERS ?= 2
+mutation: $(VENV)/.dev
+	rm -rf mutants
+	env -u DATABASE_URL -u REDIS_URL -u PLATOS_REQUIRE_SERVICES $(VENV)/bin/mutmut run --max-children $(MUTATION_WORKERS)
+	@echo "== per module (status: count)"
+	@$(VENV)/bin/mutmut results --all true | awk -F': ' '{ split($$1, p, "."); m = p[1] "." p[2] "." p[3]; \
+		gsub(/ /, "", m); n[m ": " $$2]++; t[m]++ } END { for (k in n) print k, n[k]; for (m in t) print m ": total", t[m] }' | sort
+	@echo "== not killed"
+	@$(VENV)/bin/mutmut results
