@@ -215,26 +215,39 @@ def env_var_reveal(*, variable: EnvironmentVariable, reason: str, actor, request
     Provider-key secrets are write-only and are not revealed. A failed reveal is
     audited too, then raised as BoundaryError.
     """
+    return audited_reveal(
+        variable=variable, reason=reason, actor=actor, request=request,
+        read=lambda var: (var.value, var.name, "has no value", {"version": var.version}),
+    )
+
+
+@sensitive_variables("value")
+def audited_reveal(*, variable: EnvironmentVariable, reason: str, actor, request, read) -> SecretValue:
+    """A reveal to a person: one ``secret.reveal`` row (failures included), then the value.
+
+    read: ``read(variable) -> (value, what, why_missing, extra)`` on the freshly loaded
+        variable, inside the transaction: the stored value to show (None when there is
+        none), how messages name it, why it is missing, the audit row's extra.
+    """
     reason = clean_reason(reason)
     refusal: ValidationError | None = None
     failure: BoundaryError | None = None
     with transaction.atomic():
         variable = EnvironmentVariable.objects.select_related("environment__project").get(pk=variable.pk)
+        stored, what, why_missing, extra = read(variable)
         try:
             _refuse_provider_key_var(variable)
         except ValidationError as exc:
             refusal = exc  # asking to see a provider key's secret is an attempt too: audited
-        value = None if refusal else variable.value
+        value = None if refusal else stored
         if refusal is None and value is None:
-            failure = BoundaryError("missing", f"{variable.name} has no value")
+            failure = BoundaryError("missing", f"{what} {why_missing}")
         elif isinstance(value, Undecryptable):
-            failure = BoundaryError("decryption_failed", f"{variable.name} cannot be decrypted", key_id=value.key_id)
+            failure = BoundaryError("decryption_failed", f"{what} cannot be decrypted", key_id=value.key_id)
         failed = "no_permission" if refusal else (failure.reason if failure else None)
         # The person's reason is what the audit row records; a failure adds its slug.
-        _audit(
-            Action.SECRET_REVEAL, variable=variable, actor=actor, request=request, success=failed is None,
-            reason=reason, extra={"version": variable.version, "failure": failed},
-        )
+        _audit(Action.SECRET_REVEAL, variable=variable, actor=actor, request=request, success=failed is None,
+               reason=reason, extra={**extra, "failure": failed})
     if refusal is not None:
         raise refusal
     if failure is not None:

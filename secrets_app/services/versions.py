@@ -16,13 +16,11 @@ from django.views.decorators.debug import sensitive_variables
 
 from audit.models import AuditEvent
 from platos.core.fields import Undecryptable
-from platos.core.logging import register_secret
-from secrets_app.boundaries import BoundaryError
 from secrets_app.models import EnvironmentVariable, EnvironmentVariableVersion
 from secrets_app.services.env_vars import (
     _audit,
     _refuse_provider_key_var,
-    clean_reason,
+    audited_reveal,
     env_var_version_archive,
     env_var_version_save,
     replaced_age,
@@ -51,36 +49,16 @@ def _locked(variable: EnvironmentVariable) -> EnvironmentVariable:
     )
 
 
-@sensitive_variables("value")
 def env_var_version_reveal(*, variable: EnvironmentVariable, version: int, reason: str, actor,
                            request=None) -> SecretValue:
     """The audited reveal of an archived value (provider-key secrets are never revealed)."""
-    reason = clean_reason(reason)
-    refusal: ValidationError | None = None
-    failure: BoundaryError | None = None
-    with transaction.atomic():
-        variable = EnvironmentVariable.objects.select_related("environment__project").get(pk=variable.pk)
-        row = EnvironmentVariableVersion.objects.get(variable=variable, version=version)
-        try:
-            _refuse_provider_key_var(variable)
-        except ValidationError as exc:
-            refusal = exc
-        value = None if refusal else row.value
-        if refusal is None and value is None:
-            why = "was destroyed" if row.destroyed_at else "has no value"
-            failure = BoundaryError("missing", f"{variable.name} version {version} {why}")
-        elif isinstance(value, Undecryptable):
-            failure = BoundaryError("decryption_failed", f"{variable.name} version {version} cannot be decrypted",
-                                    key_id=value.key_id)
-        failed = "no_permission" if refusal else (failure.reason if failure else None)
-        _audit(Action.SECRET_REVEAL, variable=variable, actor=actor, request=request, success=failed is None,
-               reason=reason, extra={"version": version, "archived": True, "failure": failed})
-    if refusal is not None:
-        raise refusal
-    if failure is not None:
-        raise failure
-    register_secret(value)
-    return SecretValue(value, key=variable.name, scope=variable.environment.scope)
+
+    def read(var):
+        row = EnvironmentVariableVersion.objects.get(variable=var, version=version)
+        why = "was destroyed" if row.destroyed_at else "has no value"
+        return row.value, f"{var.name} version {version}", why, {"version": version, "archived": True}
+
+    return audited_reveal(variable=variable, reason=reason, actor=actor, request=request, read=read)
 
 
 @sensitive_variables("value")
