@@ -107,6 +107,25 @@ def test_each_refusal_names_its_reason(k1, token, reason, key_id):
     with pytest.raises(DecryptionError) as exc:
         decrypt(token, keyring="encryption", context=CTX)
     assert (exc.value.reason, exc.value.key_id) == (reason, key_id)
+    # Every refusal also names where it happened, so an operator can find the row's column.
+    assert (exc.value.keyring, exc.value.context) == ("encryption", CTX)
+
+
+@pytest.mark.parametrize("junk", [".", "!", "*", "~", " ", "\t", "\n", "$"])
+def test_a_character_outside_the_alphabet_is_refused_not_skipped(k1, junk):
+    """A lenient decoder skips such characters: two token strings would open to one plaintext."""
+    assert decrypt(X31, keyring="encryption", context=CTX) is not None
+    head, body = X31[: envelope.HEADER_LEN], X31[envelope.HEADER_LEN :]
+    forged = head + body[:20] + junk + body[20:]
+    with pytest.raises(DecryptionError) as exc:
+        decrypt(forged, keyring="encryption", context=CTX)
+    assert exc.value.reason == "malformed body"
+
+
+@pytest.mark.parametrize(("value", "name"), [(42, "int"), (b"bytes", "bytes"), (None, "NoneType")])
+def test_encrypt_names_the_type_it_refuses(k1, value, name):
+    with pytest.raises(TypeError, match=f"^encrypt\\(\\) takes str, not {name}$"):
+        encrypt(value, keyring="encryption", context=CTX)
 
 
 @pytest.mark.parametrize(("swap", "char"), [("-", "+"), ("_", "/")])
