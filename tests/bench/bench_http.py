@@ -9,7 +9,7 @@ collects static files, writes the rows, starts gunicorn on a free loopback port 
 view, the baseline) and drives it on 127.0.0.1 only with a bounded load generator
 (``wrk`` when installed, else a Python one; fixed connections, fixed duration):
 
-* baseline: ``GET /bench/baseline/`` (token auth + IsAuthenticated, returns ``{"ok": true}``)
+* baseline: ``GET /bench/baseline/`` (``Bearer plt_…`` API token + IsAuthenticated, returns ``{"ok": true}``)
 * whoami: ``GET /agent/v1/entity/whoami`` with the entity bearer credential
 * env-vars: the list of one environment's 20 variables (metadata, no decryption)
 * messages: 100 messages of 2 KB (``?limit=100``, 100 decryptions)
@@ -73,15 +73,15 @@ def _make_rows() -> dict[str, dict[str, str]]:
     import string
 
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
     from entities.services import entity_create
     from messages_app import services as messages
     from secrets_app.models import Environment, Project, ProjectMembership
     from secrets_app.services import env_var_create
+    from secrets_app.tokens.services import token_create
 
     user = get_user_model().objects.create_superuser("bench", "bench@example.com", secrets.token_urlsafe(12))
-    token = Token.objects.create(user=user).key
+    _, token = token_create(user=user, name="bench")
     project = Project.objects.create(slug="bench", name="Bench")
     environment = Environment.objects.create(project=project, slug="production")
     ProjectMembership.objects.create(user=user, project=project, role="admin")
@@ -95,7 +95,7 @@ def _make_rows() -> dict[str, dict[str, str]]:
         messages.message_create(thread=thread, role="user",
                                 content="".join(rng.choices(string.ascii_letters + " ", k=2048)))
     proxied = {"X-Forwarded-Proto": "https"}  # as the TLS proxy in front sends it
-    user_auth = {**proxied, "Authorization": f"Token {token}"}
+    user_auth = {**proxied, "Authorization": f"Bearer {token}"}  # a hashed plt_ API token
     return {
         "baseline": {"path": "/bench/baseline/", **user_auth},
         "whoami": {"path": "/agent/v1/entity/whoami", **proxied, "X-Platos-Entity": str(entity.pk),
