@@ -119,7 +119,7 @@ class _EntityAuthentication(authentication.BaseAuthentication):
         auth_failures_check(request=django_request)
         try:
             entity = self._entity(ref)
-            auth_failures_check(request=django_request, entity_id=entity.pk)
+            auth_failures_check(request=django_request, entity_id=entity.pk, client=False)  # IP: above
             used_previous = self.verify(request, entity)
         except _Failed as failure:
             auth_failure_count(request=django_request, entity_id=failure.entity.pk if failure.entity else None)
