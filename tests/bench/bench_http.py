@@ -1,7 +1,7 @@
 """Benchmark: real HTTP through gunicorn (2 workers, gunicorn.conf.py) on PostgreSQL + Redis.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/platos REDIS_URL=redis://127.0.0.1:6379/1 \
-        .venv/bin/python tests/bench/bench_http.py [--seconds 20]
+        .venv/bin/python tests/bench/bench_http.py [--seconds 20] [--port N]
 
 It creates its own database (``<name>_bench_http``, dropped at the end), migrates it,
 collects static files, writes the rows, starts gunicorn on a free loopback port with
@@ -119,6 +119,7 @@ def _pg(database_url: str):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="duration of each case per round (default 20)")
+    parser.add_argument("--port", type=int, default=0, help="loopback port for gunicorn (default: a free one)")
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator even with wrk")
     args = parser.parse_args()
     base_url = os.environ.get("DATABASE_URL", "")
@@ -138,7 +139,7 @@ def main() -> int:
             subprocess.run([python, "manage.py", *step], cwd=ROOT, env=env, check=True)  # noqa: S603
         os.environ.update(env)
         cases = _make_rows()
-        port = _free_port()
+        port = args.port or _free_port()
         log = (work / "gunicorn.log").open("wb")
         gunicorn = str(Path(python).parent / "gunicorn")
         server = subprocess.Popen(  # noqa: S603
