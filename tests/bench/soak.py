@@ -220,9 +220,6 @@ def _report(stats: Stats, *, traffic: float, paused: float, rotation, rotated_at
 
 def _check_after(env: dict[str, str], clients: list[Client], stats: Stats) -> bool:
     ok = True
-    chain = _manage(env, "verify_audit_chain")
-    print(f"verify_audit_chain: exit {chain.returncode}: {chain.stdout.strip() or chain.stderr.strip()[-500:]}")
-    ok &= chain.returncode == 0
     n_vars = n_messages = 0
     for c in clients:
         for name_ in sorted(c.vars):
@@ -245,6 +242,10 @@ def _check_after(env: dict[str, str], clients: list[Client], stats: Stats) -> bo
     print(f"read-back: {n_vars} variables revealed, {n_messages} messages re-read; mismatches: "
           f"{len(stats.mismatches)} {stats.mismatches[:5] or ''}")
     ok &= not stats.mismatches
+    # After the read-backs, so their reveals' audit rows are in the chain it checks.
+    chain = _manage(env, "verify_audit_chain")
+    print(f"verify_audit_chain: exit {chain.returncode}: {chain.stdout.strip() or chain.stderr.strip()[-500:]}")
+    ok &= chain.returncode == 0
     status = _manage(env, "key_status", "--json")
     problems = _key_status_problems(status.stdout) if status.returncode == 0 else [status.stderr[-500:]]
     print(f"key_status: {'clean' if not problems else problems}")
