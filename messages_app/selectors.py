@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from platos.core.errors import NotFound, Refused
 from secrets_app.scopes import conversation_may_write, project_list_for_user
@@ -63,8 +63,11 @@ def message_list(*, thread: Thread, include_edited: bool = False) -> QuerySet[Me
 
     Tool calls are not joined here: the API pages the queryset first, then calls
     :func:`message_tool_calls_attach` on the page (one query, a fixed count per page).
+    ``has_tool_calls`` lets it skip that query for a page without any.
     """
-    qs = Message.objects.filter(thread=thread)
+    qs = Message.objects.filter(thread=thread).annotate(
+        has_tool_calls=Exists(ToolCall.objects.filter(message_id=OuterRef("pk")))
+    )
     if not include_edited:
         qs = qs.filter(status=Message.Status.ACTIVE)
     return qs
@@ -77,8 +80,11 @@ def message_tool_calls_attach(*, messages: list[Message]) -> list[Message]:
     Django's prefetch machinery cost about three times the query itself.
     """
     by_message: dict[uuid.UUID, list[ToolCall]] = {m.pk: [] for m in messages}
-    if by_message:
-        for call in ToolCall.objects.filter(message_id__in=list(by_message)).order_by("created_at", "id"):
+    # A page from message_list says which messages have tool calls (an EXISTS per row, on
+    # the foreign key's index): no second round trip to the database when none has.
+    wanted = [m.pk for m in messages if getattr(m, "has_tool_calls", True)]
+    if wanted:
+        for call in ToolCall.objects.filter(message_id__in=wanted).order_by("created_at", "id"):
             by_message[call.message_id].append(call)
     for message in messages:
         message.prefetched_tool_calls = by_message[message.pk]

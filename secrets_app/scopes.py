@@ -77,13 +77,13 @@ def environment_get_for_user(*, user, project: str, environment: str, role: str 
     Raises ScopeNotFound (404) when it does not exist or the user is not a member of
     its project; RoleRequired (403) when the user is a member without ``role``.
     """
-    env = (
-        Environment.objects.select_related("project")
-        .filter(project__in=project_list_for_user(user=user), project__slug=project, slug=environment)
-        .first()
-    )
-    if env is None:
-        raise ScopeNotFound("No such project/environment.")
+    envs = Environment.objects.select_related("project").filter(project__slug=project, slug=environment)
+    if not user.is_superuser:  # a superuser's projects are all of them: no subquery to say so
+        envs = envs.filter(project__in=project_list_for_user(user=user))
+    try:  # unique (project, slug): .get() needs no ORDER BY, unlike .first()
+        env = envs.get()
+    except Environment.DoesNotExist:
+        raise ScopeNotFound("No such project/environment.") from None
     if role is not None and not user_has_role(user=user, project_id=env.project_id, role=role):
         raise RoleRequired(f"This needs the {role} role in project {env.project.slug}.")
     return env

@@ -59,6 +59,13 @@ class _FailOpenCache:
             _cache_down(exc)
             return default
 
+    def get_many(self, keys) -> dict:
+        try:
+            return caches["default"].get_many(keys)
+        except CACHE_DOWN as exc:
+            _cache_down(exc)
+            return {}
+
     def set(self, key, value, timeout=None) -> None:
         try:
             caches["default"].set(key, value, timeout)
@@ -108,12 +115,14 @@ class FailureThrottle(_SettingsRate, throttling.SimpleRateThrottle):
         super().__init__()
         self.key = self.cache_format % {"scope": scope, "ident": ident}
 
-    def _load(self) -> None:
+    def _load(self, found: dict | None = None) -> None:
+        """``found``: this key's value already read with others (one round trip), if any."""
         self.now = self.timer()
-        self.history = [t for t in self.cache.get(self.key, []) if t > self.now - self.duration]
+        cached = self.cache.get(self.key, []) if found is None else found.get(self.key, [])
+        self.history = [t for t in cached if t > self.now - self.duration]
 
-    def blocked(self) -> bool:
-        self._load()
+    def blocked(self, found: dict | None = None) -> bool:
+        self._load(found)
         return len(self.history) >= self.num_requests
 
     def count(self) -> None:
@@ -121,18 +130,26 @@ class FailureThrottle(_SettingsRate, throttling.SimpleRateThrottle):
         self.cache.set(self.key, [self.now, *self.history][: self.num_requests], self.duration)
 
 
-def _failure_throttles(request, entity_id) -> list[FailureThrottle]:
-    throttles = [FailureThrottle(scope=AUTH_FAILURES_PER_IP, ident=client_ip(request.META) or "unknown")]
+def _failure_throttles(request, entity_id, *, client: bool = True) -> list[FailureThrottle]:
+    throttles = []
+    if client:
+        throttles.append(FailureThrottle(scope=AUTH_FAILURES_PER_IP, ident=client_ip(request.META) or "unknown"))
     if entity_id is not None:
         throttles.append(FailureThrottle(scope=AUTH_FAILURES_PER_ENTITY, ident=str(entity_id)))
     return throttles
 
 
-def auth_failures_check(*, request, entity_id=None) -> None:
+def auth_failures_check(*, request, entity_id=None, client: bool = True) -> None:
     """Raise ``Throttled`` (after one aggregated audit row) when this client IP, or this
-    entity, has used up its failed authentications for the window."""
-    for throttle in _failure_throttles(request, entity_id):
-        if throttle.blocked():
+    entity, has used up its failed authentications for the window.
+
+    ``client=False`` checks the entity only. The client IP is checked first (its 429
+    wins); both counters are read in one cache round trip.
+    """
+    throttles = _failure_throttles(request, entity_id, client=client)
+    found = throttles[0].cache.get_many([t.key for t in throttles]) if len(throttles) > 1 else None
+    for throttle in throttles:
+        if throttle.blocked(found):
             _audit_throttled_once(throttle, ident=throttle.ident, request=request)
             raise exceptions.Throttled(wait=throttle.wait())
 

@@ -1,7 +1,7 @@
 """Benchmark: real HTTP through gunicorn (2 workers, gunicorn.conf.py) on PostgreSQL + Redis.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/platos REDIS_URL=redis://127.0.0.1:6379/1 \
-        .venv/bin/python tests/bench/bench_http.py [--seconds 20]
+        .venv/bin/python tests/bench/bench_http.py [--seconds 20] [--port N]
 
 It creates its own database (``<name>_bench_http``, dropped at the end), migrates it,
 collects static files, writes the rows, starts gunicorn on a free loopback port with
@@ -9,7 +9,7 @@ collects static files, writes the rows, starts gunicorn on a free loopback port 
 view, the baseline) and drives it on 127.0.0.1 only with a bounded load generator
 (``wrk`` when installed, else a Python one; fixed connections, fixed duration):
 
-* baseline: ``GET /bench/baseline/`` (token auth + IsAuthenticated, returns ``{"ok": true}``)
+* baseline: ``GET /bench/baseline/`` (``Bearer plt_…`` API token + IsAuthenticated, returns ``{"ok": true}``)
 * whoami: ``GET /agent/v1/entity/whoami`` with the entity bearer credential
 * env-vars: the list of one environment's 20 variables (metadata, no decryption)
 * messages: 100 messages of 2 KB (``?limit=100``, 100 decryptions)
@@ -73,15 +73,15 @@ def _make_rows() -> dict[str, dict[str, str]]:
     import string
 
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
     from entities.services import entity_create
     from messages_app import services as messages
     from secrets_app.models import Environment, Project, ProjectMembership
     from secrets_app.services import env_var_create
+    from secrets_app.tokens.services import token_create
 
     user = get_user_model().objects.create_superuser("bench", "bench@example.com", secrets.token_urlsafe(12))
-    token = Token.objects.create(user=user).key
+    _, token = token_create(user=user, name="bench")
     project = Project.objects.create(slug="bench", name="Bench")
     environment = Environment.objects.create(project=project, slug="production")
     ProjectMembership.objects.create(user=user, project=project, role="admin")
@@ -95,7 +95,7 @@ def _make_rows() -> dict[str, dict[str, str]]:
         messages.message_create(thread=thread, role="user",
                                 content="".join(rng.choices(string.ascii_letters + " ", k=2048)))
     proxied = {"X-Forwarded-Proto": "https"}  # as the TLS proxy in front sends it
-    user_auth = {**proxied, "Authorization": f"Token {token}"}
+    user_auth = {**proxied, "Authorization": f"Bearer {token}"}  # a hashed plt_ API token
     return {
         "baseline": {"path": "/bench/baseline/", **user_auth},
         "whoami": {"path": "/agent/v1/entity/whoami", **proxied, "X-Platos-Entity": str(entity.pk),
@@ -119,6 +119,7 @@ def _pg(database_url: str):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="duration of each case per round (default 20)")
+    parser.add_argument("--port", type=int, default=0, help="loopback port for gunicorn (default: a free one)")
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator even with wrk")
     args = parser.parse_args()
     base_url = os.environ.get("DATABASE_URL", "")
@@ -138,7 +139,7 @@ def main() -> int:
             subprocess.run([python, "manage.py", *step], cwd=ROOT, env=env, check=True)  # noqa: S603
         os.environ.update(env)
         cases = _make_rows()
-        port = _free_port()
+        port = args.port or _free_port()
         log = (work / "gunicorn.log").open("wb")
         gunicorn = str(Path(python).parent / "gunicorn")
         server = subprocess.Popen(  # noqa: S603
