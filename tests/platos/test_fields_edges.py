@@ -72,7 +72,10 @@ def test_invalid_json_in_a_json_column_reads_as_undecryptable(caplog):
     assert value.reason == "not valid JSON" and value.key_id == token_key_id(token)
     assert value.error.keyring == "encryption" and value.error.context == "testapp.Note.data"
     assert value.token == token
-    assert "undecryptable value: cannot decrypt (not valid JSON)" in caplog.text
+    assert [r.getMessage() for r in caplog.records] == [
+        "undecryptable value: cannot decrypt (not valid JSON): keyring=encryption context=testapp.Note.data "
+        f"key_id={token_key_id(token)}"
+    ]
     assert "{not json" not in caplog.text
 
 
@@ -82,7 +85,10 @@ def test_an_undecryptable_row_passes_full_clean_and_is_written_back(raw_column, 
     store_raw(note.pk, "body", "pv1:000000000000:AAAA")
     with caplog.at_level(logging.WARNING, logger="platos.crypto"):
         fresh = Note.objects.get(pk=note.pk)
-    assert "undecryptable value: cannot decrypt (key id not configured)" in caplog.text
+    assert [r.getMessage() for r in caplog.records] == [
+        "undecryptable value: cannot decrypt (key id not configured): keyring=messages "
+        "context=testapp.Note.body key_id=000000000000"
+    ]
     assert isinstance(fresh.body, Undecryptable)
     fresh.full_clean()  # an unreadable stored value is a state of the row, not a form error
     fresh.save()
