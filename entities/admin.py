@@ -19,6 +19,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from entities import services
 from entities.models import ConnectedEntity
+from platos.core.admin import object_for_post_action
 
 SESSION_KEY = "platos.entities.reveal"  # {entity id: token | "" (store unavailable)}
 SECRET_FIELDS = ("service_secret", "previous_service_secret")
@@ -132,12 +133,8 @@ class ConnectedEntityAdmin(admin.ModelAdmin):
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def _entity_for_change(self, request, entity_id) -> ConnectedEntity:
-        if request.method != "POST":
-            raise Http404
-        entity = get_object_or_404(ConnectedEntity.objects.select_related("environment__project"), pk=entity_id)
-        if not self.has_change_permission(request, entity):
-            raise PermissionDenied
-        return entity
+        entities = ConnectedEntity.objects.select_related("environment__project")
+        return object_for_post_action(self, request, entities, entity_id)
 
     @sensitive_variables("secret")
     def regenerate_view(self, request, entity_id):

@@ -12,11 +12,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
+from platos.core.admin import object_for_post_action
 from secrets_app import services
 from secrets_app.admin_age import ProviderKeyRotationFilter, provider_key_age
 from secrets_app.models import ProviderKey
@@ -134,12 +134,7 @@ class ProviderKeyAdmin(admin.ModelAdmin):
         ]
 
     def _key_for_change(self, request, key_id) -> ProviderKey:
-        if request.method != "POST":
-            raise Http404
-        key = get_object_or_404(ProviderKey.objects.select_related("environment__project"), pk=key_id)
-        if not self.has_change_permission(request, key):
-            raise PermissionDenied
-        return key
+        return object_for_post_action(self, request, ProviderKey.objects.select_related("environment__project"), key_id)
 
     def _back(self, key) -> HttpResponseRedirect:
         return HttpResponseRedirect(reverse("admin:secrets_app_providerkey_change", args=[key.pk]))

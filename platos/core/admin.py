@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
 
 class ReadOnlyAdminMixin:
     """Viewable in the admin, never added, changed or deleted there.
@@ -18,3 +22,14 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def object_for_post_action(model_admin, request, queryset, pk):
+    """The object a change-page button (a POST) acts on: 404 for another method or an
+    unknown pk, 403 without the change permission on that object."""
+    if request.method != "POST":
+        raise Http404
+    obj = get_object_or_404(queryset, pk=pk)
+    if not model_admin.has_change_permission(request, obj):
+        raise PermissionDenied
+    return obj
