@@ -39,6 +39,10 @@ def _session(user) -> requests.Session:
     session.cookies.set("sessionid", client.cookies["sessionid"].value)
     session.cookies.set("csrftoken", CSRF)
     session.headers["X-CSRFToken"] = CSRF
+    # One connection per request: the live server is Django's development server, and a
+    # keep-alive connection it has answered with a low-level error page can leave the next
+    # response unreadable (BadStatusLine), a transport flake, not a finding about the API.
+    session.headers["Connection"] = "close"
     return session
 
 
