@@ -20,6 +20,8 @@ Then every write path seals pv2 with the row and every load opens with it:
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 from django.apps import apps
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist, FieldError
@@ -29,12 +31,14 @@ from platos.core import rowbound
 from platos.core.fields import EncryptedFieldMixin
 
 _DB_ASSIGNED = ("AutoField", "BigAutoField", "SmallAutoField")
+# True inside RowBoundQuerySet.bulk_update: Django's update() under it carries values sealed per row.
+_bulk_sealed: ContextVar[bool] = ContextVar("platos_bulk_sealed", default=False)
 
 
 class RowBoundQuerySet(models.QuerySet):
     def update(self, **kwargs):
         spec = rowbound.spec_of(self.model)
-        if spec is not None:
+        if spec is not None and not _bulk_sealed.get():
             for name, value in kwargs.items():
                 field = self.model._meta.get_field(name)
                 if field in spec.fields:
@@ -71,7 +75,11 @@ class RowBoundQuerySet(models.QuerySet):
                     kept.append((obj, field.attname, value))
                 for field in sealing:
                     obj.__dict__[field.attname] = rowbound.seal(field, obj)
-            written = super().bulk_update(objs, names, batch_size=batch_size)
+            sealed = _bulk_sealed.set(True)
+            try:
+                written = super().bulk_update(objs, names, batch_size=batch_size)
+            finally:
+                _bulk_sealed.reset(sealed)
         finally:
             for obj, attname, value in kept:
                 obj.__dict__[attname] = value
