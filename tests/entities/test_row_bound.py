@@ -3,8 +3,8 @@
 import pytest
 from django.db import connection
 
-from entities.models import ConnectedEntity
 from entities.boundary import read_entity_secret
+from entities.models import ConnectedEntity
 from platos.core.envelope import token_version
 from platos.core.fields import Undecryptable
 from tests.entities.test_auth import WHOAMI, assert_refused, bearer
