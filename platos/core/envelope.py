@@ -1,17 +1,14 @@
 """The envelope: AES-256-GCM with the key id, the context and (pv2) the row bound in.
 
-Token format (text, one for every encrypted column), two versions of one shape::
+Token format (text, one for every encrypted column)::
 
-    pv1:<key id, 12 hex>:<base64url(nonce(12) || ciphertext || tag(16)), no padding>
-    pv2:<key id, 12 hex>:<base64url(nonce(12) || ciphertext || tag(16)), no padding>
+    pv1:<key id, 12 hex>:<base64url(nonce(12) || ciphertext || tag(16)), no padding>   (column-bound)
+    pv2:<key id, 12 hex>:<same body>                                                    (row-bound)
 
-The associated data is ``pv1:<key id>:<context>`` (column-bound) or
-``pv2:<key id>:<context>:<row>`` (row-bound): a token only decrypts under the key it
-names, in the place (``app_label.Model.field``, or a named context such as
-``reveal-store``) it was written for and, for pv2, in the row whose identity
-``<row>`` is (:func:`encode_row`: ``name=value`` pairs joined by ``&``, each part
-percent-encoded, so the row never holds ``:``, ``&`` or ``=`` of its own). The tag
-says which it is: a read never tries one form after the other.
+Associated data ``pv1:<key id>:<context>`` or ``pv2:<key id>:<context>:<row>``: a token decrypts
+only under the key it names, in the place it was written for (``app_label.Model.field``, or a
+named context such as ``reveal-store``) and, for pv2, in the row ``<row>`` names
+(:func:`encode_row`). The tag says which: a read never tries one form after the other.
 """
 
 from __future__ import annotations
@@ -109,13 +106,12 @@ def _aad(key_id: str, context: str) -> bytes:
 
 def _row_aad_head(key_id: str, context: str) -> bytes:
     """``pv2:<key id>:<context>:``, memoised like :func:`_aad`; the row is appended per call."""
-    try:
-        return _ROW_AAD[key_id, context]
-    except KeyError:
+    aad = _ROW_AAD.get((key_id, context))
+    if aad is None:
         if len(_ROW_AAD) > 4096:
             _ROW_AAD.clear()
         aad = _ROW_AAD[key_id, context] = f"{_ROW_PREFIX}{key_id}:{context}:".encode()
-        return aad
+    return aad
 
 
 def encode_row(pairs: Iterable[tuple[str, object]]) -> str:
@@ -123,19 +119,34 @@ def encode_row(pairs: Iterable[tuple[str, object]]) -> str:
     by ``&``; names and values percent-encoded (``urllib.parse.quote``, no safe characters), so
     neither holds ``&``, ``=`` or ``:`` and the last ``:`` of the associated data ends the
     context. Values: ``str`` (UTF-8, then percent-encoded), ``int`` in decimal, ``uuid.UUID``
-    as 8-4-4-4-12 lowercase hex; anything else (None, bool, float) is refused."""
-    parts = []
-    for name, value in pairs:
-        if type(value) is int or isinstance(value, uuid.UUID):
-            text = str(value)  # digits, hex and "-": nothing to escape
-        elif isinstance(value, str):
-            text = quote(value, safe="")
-        else:
-            raise TypeError(f"row identity {name!r} cannot be {type(value).__name__}")
-        parts.append(f"{quote(name, safe='')}={text}")
-    if not parts:
+    as 32 lowercase hex digits; anything else (None, bool, float) is refused."""
+    pairs = list(pairs)
+    return row_encoder([name for name, _ in pairs])([value for _, value in pairs])
+
+
+def row_encoder(names):
+    """``encode_row`` for a fixed list of names, made once per model: values -> ``<row>``."""
+    if not names:
         raise ValueError("a row identity names at least one field")
-    return "&".join(parts)
+    heads = [f"{quote(name, safe='')}=" for name in names]
+    if len(heads) == 1:  # the usual identity (a UUID primary key): one call per row
+        head, name = heads[0], names[0]
+
+        def encode_one(values):
+            (value,) = values
+            return head + (value.hex if type(value) is uuid.UUID else _row_value(name, value))
+
+        return encode_one
+    return lambda values: "&".join([h + _row_value(n, v) for h, n, v in zip(heads, names, values, strict=True)])
+
+
+def _row_value(name: str, value) -> str:
+    kind = type(value)
+    if kind is uuid.UUID or kind is int:
+        return value.hex if kind is uuid.UUID else str(value)  # nothing to escape in either
+    if isinstance(value, str):
+        return quote(value, safe="")
+    raise TypeError(f"row identity {name!r} cannot be {kind.__name__}")
 
 
 def _split(token: object) -> tuple[str, str] | None:
@@ -232,14 +243,8 @@ def _open(token: str, ring: Keyring, *, keyring: str, context: str, row: str | N
         # validate=True refuses characters outside the alphabet, but with altchars it
         # still takes "+" and "/" beside "-" and "_"; padding is never ours. Refusing
         # those and non-canonical last characters keeps one body per ciphertext.
-        if (
-            not body
-            or not body.isascii()
-            or "+" in body
-            or "/" in body
-            or "=" in body
-            or body[-1] not in _CANONICAL_LAST[len(body) % 4]
-        ):
+        if (not body or not body.isascii() or "+" in body or "/" in body or "=" in body
+                or body[-1] not in _CANONICAL_LAST[len(body) % 4]):
             raise ValueError
         blob = pybase64.b64decode(body + _PAD[len(body) % 4], _ALTCHARS, True)  # altchars, validate
     except (binascii.Error, ValueError):
@@ -250,17 +255,16 @@ def _open(token: str, ring: Keyring, *, keyring: str, context: str, row: str | N
     try:
         return key.cipher.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad), kid
     except InvalidTag:
-        raise DecryptionError(
-            _ROW_AUTH_FAILED if bound else _AUTH_FAILED, keyring=keyring, context=context, key_id=kid
-        ) from None
+        reason = _ROW_AUTH_FAILED if bound else _AUTH_FAILED
+        raise DecryptionError(reason, keyring=keyring, context=context, key_id=kid) from None
 
 
-def _text_bytes(value: str) -> bytes:
+def _text_bytes(value: str) -> bytes:  # lone surrogates are kept: they round-trip exactly
     if not isinstance(value, str):
         raise TypeError(f"encrypt() takes str, not {type(value).__name__}")
     try:
         return value.encode()
-    except UnicodeEncodeError:  # lone surrogates: keep them, round-trip exactly
+    except UnicodeEncodeError:
         return value.encode("utf-8", "surrogatepass")
 
 
@@ -294,6 +298,4 @@ def rewrap(token: str, *, keyring: str, context: str, row: str | None = None) ->
     pv1 token comes back pv2. Raises DecryptionError exactly as ``decrypt`` does."""
     ring = get_keyring(keyring)
     plain, _kid = _open(token, ring, keyring=keyring, context=context, row=row)
-    if row is None:
-        return _seal(plain, ring.write, context)
-    return _seal_row(plain, ring.write, context, row)
+    return _seal(plain, ring.write, context) if row is None else _seal_row(plain, ring.write, context, row)

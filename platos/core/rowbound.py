@@ -19,7 +19,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from platos.core.envelope import NO_ROW, DecryptionError, encode_row, encrypt, token_key_id
+from platos.core.envelope import NO_ROW, DecryptionError, encrypt, row_encoder, token_key_id
 
 BOUND = "_platos_bound"
 CACHE = "_platos_row"
@@ -100,14 +100,28 @@ class RowSpec:
         self.fields = tuple(meta.get_field(name) for name in self.names)
         self.attnames = tuple(f.attname for f in self.fields)
         self.encrypted = tuple(f for f in meta.concrete_fields if getattr(f, "row_bound", False))
+        self._encode = row_encoder(self.names)
+        self._python = tuple(f.to_python for f in self.fields)
+        self.bound = tuple((f.attname, f) for f in self.encrypted)
 
     def text(self, values: tuple) -> str:
-        return encode_row(zip(self.names, values, strict=True))
+        """The row text of identity values (normalised by each field's ``to_python``, so a UUID
+        or an id given as text encodes as it will be loaded)."""
+        return self._encode([python(v) for python, v in zip(self._python, values, strict=True)])
+
+    def loaded(self, d: dict) -> tuple | None:
+        """The identity values in an instance's ``__dict__``, or None when one is deferred."""
+        try:
+            return tuple([d[a] for a in self.attnames])
+        except KeyError:
+            return None
 
     def row_of(self, instance) -> str:
         """The row text of ``instance``'s identity as it is now (what a write binds to)."""
         d = instance.__dict__
-        values = tuple(d[a] if a in d else getattr(instance, a) for a in self.attnames)
+        values = self.loaded(d)
+        if values is None:
+            values = tuple([getattr(instance, a) for a in self.attnames])  # a deferred one loads
         cached = d.get(CACHE)
         if cached is not None and cached[0] == values:
             return cached[1]
@@ -117,17 +131,17 @@ class RowSpec:
 
     def row_from_db(self, raw) -> str:
         """The row text of identity values as the database returns them (rotation, key_status)."""
-        return self.text(tuple(f.to_python(v) for f, v in zip(self.fields, raw, strict=True)))
+        return self.text(raw)
 
     def row_from_values(self, **values) -> str:
         """The row text of an identity given by field name (``row_from_values(keyring="messages")``)."""
-        return self.text(tuple(f.to_python(values[f.name]) for f in self.fields))
+        return self.text(tuple(values[f.name] for f in self.fields))
 
 
 def spec_of(model) -> RowSpec | None:
     """The model's RowSpec (made once per model class), or None for a column-bound model."""
-    spec = model.__dict__.get("_platos_rowspec", False)
-    if spec is False:
+    spec = getattr(model, "_platos_rowspec", False)
+    if spec is False or (spec is not None and spec.model is not model):  # (inherited from a parent)
         names = getattr(model, "row_identity", None)
         spec = RowSpec(model, names) if names else None
         model._platos_rowspec = spec
@@ -136,32 +150,43 @@ def spec_of(model) -> RowSpec | None:
 
 def seal(field, instance):
     """What a row-bound field's ``pre_save`` hands on: a Sealed envelope, None, or an
-    Undecryptable (written back as it was read)."""
+    Undecryptable (written back as it was read). The hot path of every save: the row
+    text is encoded once per identity and kept on the instance (``CACHE``)."""
     value = getattr(instance, field.attname)
     if value is None or isinstance(value, Undecryptable):
         return value
-    row = spec_of(type(instance)).row_of(instance)
+    d = instance.__dict__
+    cached = d.get(CACHE)
+    spec = spec_of(type(instance))
+    if cached is not None and cached[0] == spec.loaded(d):
+        row = cached[1]
+    else:
+        row = spec.row_of(instance)
     return Sealed(encrypt(field._dumps(value), keyring=field.keyring, context=field._context, row=row))
 
 
 def open_loaded(instance) -> None:
-    """Open the pv2 values of an instance just loaded, in its row (called by ``from_db``)."""
+    """Open the pv2 values of an instance just loaded, in its row (called by ``from_db``).
+
+    The hot path of every list view: one identity encoding per instance, no more calls
+    than needed (the row text is not kept: a later save encodes it again if it saves).
+    """
     spec = spec_of(type(instance))
     d = instance.__dict__
-    attnames = spec.attnames
-    if all(a in d for a in attnames):
-        values = tuple(d[a] for a in attnames)
-    else:
+    try:
+        values = tuple([d[a] for a in spec.attnames])
+    except KeyError:
         values = _identity_not_loaded(instance, spec)
     d[BOUND] = values
     row = None
-    for field in spec.encrypted:
-        pending = d.get(field.attname)
-        if type(pending) is RowPending and values is not None:
+    for attname, field in spec.bound:
+        pending = d.get(attname)
+        if type(pending) is RowPending:
             if row is None:
-                row = spec.text(values)
-                d[CACHE] = values, row
-            d[field.attname] = field.decrypt_stored(pending.token, row)
+                if values is None:
+                    return  # the row is gone: the placeholders stay
+                row = spec._encode(values)  # loaded values: already what to_python gives
+            d[attname] = field.decrypt_stored(pending.token, row)
 
 
 def _identity_not_loaded(instance, spec) -> tuple | None:

@@ -92,7 +92,7 @@ def test_pv2_tokens_are_envelopes_for_every_helper(k1):
 
 def test_encode_row_grammar():
     ident = uuid.UUID("12345678-1234-5678-1234-56781234abcd")
-    assert encode_row([("id", ident)]) == "id=12345678-1234-5678-1234-56781234abcd"
+    assert encode_row([("id", ident)]) == "id=1234567812345678123456781234abcd"  # 32 lowercase hex
     assert encode_row([("environment", 7), ("name", "A_B"), ("version", 12)]) == "environment=7&name=A_B&version=12"
     # Each part is percent-encoded: "&", "=", ":" and non-ASCII never appear raw.
     assert encode_row([("k", "a&b=c:d/é %")]) == "k=a%26b%3Dc%3Ad%2F%C3%A9%20%25"
