@@ -42,7 +42,6 @@ ROW_PREFIX = ROW_VERSION + ":"
 VERSIONS = (VERSION, ROW_VERSION)
 PREFIXES = (PREFIX, ROW_PREFIX)
 _PREFIX = PREFIX
-_ROW_PREFIX = ROW_PREFIX
 _BODY_AT = HEADER_LEN
 _HEX = frozenset("0123456789abcdef")
 _ALTCHARS = b"-_"  # base64url
@@ -110,7 +109,7 @@ def _row_aad_head(key_id: str, context: str) -> bytes:
     if aad is None:
         if len(_ROW_AAD) > 4096:
             _ROW_AAD.clear()
-        aad = _ROW_AAD[key_id, context] = f"{_ROW_PREFIX}{key_id}:{context}:".encode()
+        aad = _ROW_AAD[key_id, context] = f"{ROW_PREFIX}{key_id}:{context}:".encode()
     return aad
 
 
@@ -215,7 +214,7 @@ def _seal_row(data: bytes, key, context: str, row: str) -> str:
     nonce = _nonces.take()
     sealed = key.cipher.encrypt(nonce, data, _row_aad_head(key.id, context) + row.encode())
     body = pybase64.b64encode_as_string(nonce + sealed, _ALTCHARS).rstrip("=")
-    return f"{_ROW_PREFIX}{key.id}:{body}"
+    return f"{ROW_PREFIX}{key.id}:{body}"
 
 
 def _open(token: str, ring: Keyring, *, keyring: str, context: str, row: str | None = None) -> tuple[bytes, str]:
@@ -227,7 +226,7 @@ def _open(token: str, ring: Keyring, *, keyring: str, context: str, row: str | N
         raise DecryptionError("not an envelope", keyring=keyring, context=context)
     if token.startswith(_PREFIX):
         bound = False
-    elif token.startswith(_ROW_PREFIX):
+    elif token.startswith(ROW_PREFIX):
         bound = True
     else:
         raise DecryptionError("not an envelope", keyring=keyring, context=context)
