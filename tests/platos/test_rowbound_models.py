@@ -1,20 +1,18 @@
 """Row-bound models: every ORM write path seals pv2 with the row, every load opens with it."""
 
 import json
-import uuid
 
 import pytest
-from django.core import checks, exceptions
+from django.core import exceptions
 from django.core.management import call_command
-from django.db import connection, models
+from django.db import connection
 from django.db.migrations.state import ProjectState
-from django.test.utils import CaptureQueriesContext, isolate_apps
+from django.test.utils import CaptureQueriesContext
 
 from messages_app.models import Message
 from platos.core.envelope import decrypt, token_version
-from platos.core.fields import EncryptedTextField, Undecryptable
+from platos.core.fields import Undecryptable
 from platos.core.rowbound import BOUND, RowPending, spec_of
-from platos.core.rowmodels import RowBoundModel, check_row_identities
 from secrets_app.models import EnvironmentVariable
 from tests.factories import EnvironmentFactory, ProjectFactory, ThreadFactory
 
@@ -215,62 +213,6 @@ def test_historical_models_seal_pv1_and_read_pv2_as_the_placeholder(env):
     assert EnvironmentVariable.objects.get(pk=obj.pk).value == SECRET
     bound = EnvironmentVariable.objects.create(environment=env, name="BOUND", value=SECRET)
     assert isinstance(historical.objects.get(pk=bound.pk).value, Undecryptable)
-
-
-def test_every_installed_model_declares_its_rows_binding():
-    assert check_row_identities() == []
-    assert spec_of(EnvironmentVariable).names == ("environment", "name", "version")
-    assert spec_of(Message).names == ("id",)
-
-
-@isolate_apps("tests.testapp")
-def test_the_system_check_refuses_bad_identities(monkeypatch):
-    from platos.core import rowmodels
-
-    class Undeclared(models.Model):
-        secret = EncryptedTextField(keyring="messages")
-
-        class Meta:
-            app_label = "testapp"
-
-        def __str__(self) -> str:
-            return "undeclared"
-
-    class AutoId(RowBoundModel):
-        row_identity = ("id",)
-        secret = EncryptedTextField(keyring="messages")
-
-        class Meta:
-            app_label = "testapp"
-
-    class NotMixin(models.Model):
-        row_identity = ("key",)
-        key = models.CharField(max_length=5, primary_key=True)
-        secret = EncryptedTextField(keyring="messages")
-
-        class Meta:
-            app_label = "testapp"
-
-        def __str__(self) -> str:
-            return "not mixin"
-
-    class BadField(RowBoundModel):
-        row_identity = ("id", "nope", "secret", "maybe")
-        id = models.UUIDField(primary_key=True, default=uuid.uuid4)
-        maybe = models.IntegerField(null=True)
-        secret = EncryptedTextField(keyring="messages")
-
-        class Meta:
-            app_label = "testapp"
-
-    monkeypatch.setattr(rowmodels.apps, "get_models", lambda: [Undeclared, AutoId, NotMixin, BadField])
-    errors = check_row_identities()
-    assert [(e.obj.__name__, e.id) for e in errors] == [
-        ("Undeclared", "platos.E104"), ("AutoId", "platos.E107"), ("NotMixin", "platos.E105"),
-        ("BadField", "platos.E106"), ("BadField", "platos.E106"), ("BadField", "platos.E106"),
-    ]
-    assert all(isinstance(e, checks.Error) for e in errors)
-    assert "assigned before insert" in errors[1].msg or "Assign ids before insert" in errors[1].msg
 
 
 def test_a_save_encodes_the_row_once_for_every_field(thread):
