@@ -108,13 +108,15 @@ class RowBoundModel(models.Model):
     def save(self, *args, **kwargs):
         spec = rowbound.spec_of(type(self))
         update_fields = kwargs.get("update_fields")
+        if update_fields is not None:  # (any iterable: read it once)
+            update_fields = kwargs["update_fields"] = set(update_fields)
         identity = set(spec.names) | set(spec.attnames)
         writes_identity = update_fields is None or bool(set(update_fields) & identity)
         if not self._state.adding and writes_identity and rowbound.bound_changed(self, spec):
             for field in spec.encrypted:
                 getattr(self, field.attname)  # deferred: load it now, in the row it is bound to
             if update_fields is not None:
-                kwargs["update_fields"] = set(update_fields) | {f.name for f in spec.encrypted}
+                kwargs["update_fields"] = update_fields | {f.name for f in spec.encrypted}
         super().save(*args, **kwargs)
         if writes_identity:
             rowbound.remember_bound(self, spec, _attnames(spec, update_fields))
