@@ -103,6 +103,7 @@ class RowSpec:
         self._encode = row_encoder(self.names)
         self._python = tuple(f.to_python for f in self.fields)
         self.bound = tuple((f.attname, f) for f in self.encrypted)
+        self.single = self.attnames[0] if len(self.attnames) == 1 else None  # (the usual: a UUID pk)
 
     def text(self, values: tuple) -> str:
         """The row text of identity values (normalised by each field's ``to_python``, so a UUID
@@ -174,7 +175,7 @@ def open_loaded(instance) -> None:
     spec = spec_of(type(instance))
     d = instance.__dict__
     try:
-        values = tuple([d[a] for a in spec.attnames])
+        values = (d[spec.single],) if spec.single else tuple([d[a] for a in spec.attnames])
     except KeyError:
         values = _identity_not_loaded(instance, spec)
     d[BOUND] = values
