@@ -113,7 +113,7 @@ class RowSpec:
     def loaded(self, d: dict) -> tuple | None:
         """The identity values in an instance's ``__dict__``, or None when one is deferred."""
         try:
-            return tuple([d[a] for a in self.attnames])
+            return (d[self.single],) if self.single else tuple([d[a] for a in self.attnames])
         except KeyError:
             return None
 
@@ -174,9 +174,8 @@ def open_loaded(instance) -> None:
     """
     spec = spec_of(type(instance))
     d = instance.__dict__
-    try:
-        values = (d[spec.single],) if spec.single else tuple([d[a] for a in spec.attnames])
-    except KeyError:
+    values = spec.loaded(d)
+    if values is None:
         values = _identity_not_loaded(instance, spec)
     d[BOUND] = values
     row = None

@@ -155,7 +155,7 @@ def main():
             fld, js, fj, a, rb = (best[(lib, op)] for lib in ("field", "JSON", "Fernet+json", "AESGCM+b64", "row"))
             print(
                 f"{label:>6} {op:>8} field {fld:>9,.0f} (AES+b64)/field {a / fld:.2f}x"
-                f" | row {rb:>9,.0f} (AES+b64)/row {a / rb:.2f}x"
+                f" | row {rb:>9,.0f} (AES+b64)/row {a / rb:.2f}x field/row {fld / rb:.2f}x"
                 f" | JSON {js:>9,.0f} Fernet+json {fj:>9,.0f} JSON/(Fernet+json) {js / fj:.2f}x"
             )
     print(
