@@ -17,6 +17,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.recorder import MigrationRecorder
 from django.test import Client
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
 
 from platos.core.envelope import get_keyring, token_key_id
 from platos.mfa_device import EncryptedTOTPDevice
@@ -115,7 +116,10 @@ def test_0003_moves_a_plaintext_device_and_login_still_works(before_0003, settin
 
     client = Client()  # the admin logs in with the authenticator app enrolled before the upgrade
     client.force_login(root)
-    assert client.get("/admin/")["Location"].startswith("/admin/mfa/verify/")
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = f"otp_totp.totpdevice/{old.pk}"  # a session verified before the upgrade
+    session.save()
+    assert client.get("/admin/")["Location"].startswith("/admin/mfa/verify/")  # verifies once more, no 500
     r = client.post("/admin/mfa/verify/", {"code": code_for(device), "next": "/admin/"})
     assert r.status_code == 302 and client.get("/admin/").status_code == 200
     new = EncryptedTOTPDevice.objects.create(user=root, name="another")  # the id sequence follows the kept ids
