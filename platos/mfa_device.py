@@ -107,15 +107,22 @@ class EncryptedTOTPDevice(TimestampMixin, ThrottlingMixin, Device):
 
     @property
     def config_url(self) -> str:
-        """The ``otpauth://totp/`` URI (Key Uri Format), issuer from OTP_TOTP_ISSUER, as django-otp's."""
+        """The ``otpauth://totp/`` URI (Key Uri Format), as django-otp's: OTP_TOTP_ISSUER, OTP_TOTP_IMAGE."""
         label = str(self.user.get_username())
         params = urlencode({"secret": self.secret_b32, "algorithm": "SHA1", "digits": self.digits,
                             "period": self.step})
-        issuer = getattr(settings, "OTP_TOTP_ISSUER", None)
-        if callable(issuer):
-            issuer = issuer(self)
-        if isinstance(issuer, str) and issuer:
+        issuer = self._setting_text("OTP_TOTP_ISSUER")
+        if issuer:
             issuer = issuer.replace(":", "")
             label = f"{issuer}:{label}"
             params += f"&issuer={quote(issuer)}"  # RFC 3986 encoding, as django-otp does
+        image = self._setting_text("OTP_TOTP_IMAGE")
+        if image:
+            params += f"&image={quote(image, safe=':/')}"
         return f"otpauth://totp/{quote(label)}?{params}"
+
+    def _setting_text(self, name: str) -> str | None:
+        value = getattr(settings, name, None)
+        if callable(value):
+            value = value(self)
+        return value if isinstance(value, str) and value else None

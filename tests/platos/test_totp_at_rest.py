@@ -112,10 +112,13 @@ def test_rfc_6238_vector(root, monkeypatch):
     assert not device.verify_token("not a number")
 
 
-def test_config_url_is_django_otps_key_uri(root):
+def test_config_url_is_django_otps_key_uri(root, settings):
     device = EncryptedTOTPDevice.objects.create(user=root, name="phone", key=SEED)
     assert device.config_url == ("otpauth://totp/Platos%3Aroot?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
                                  "&algorithm=SHA1&digits=6&period=30&issuer=Platos")
+    settings.OTP_TOTP_ISSUER = lambda device: f"Platos {device.name}:"
+    settings.OTP_TOTP_IMAGE = "https://example.com/logo.png"
+    assert device.config_url.endswith("&issuer=Platos%20phone&image=https://example.com/logo.png")
 
 
 def test_django_otp_finds_the_device_and_login_works_replay_refused(mfa_on, root):
