@@ -45,7 +45,7 @@ def _check_extra(extra: dict[str, Any]) -> None:
                 raise ValidationError({"extra": f"entry {name!r} holds a NUL character"})
 
 
-def _client_ip(meta) -> str | None:
+def client_ip(meta) -> str | None:
     """The client address: REMOTE_ADDR, or with ``PLATOS_TRUSTED_PROXIES = N`` the address
     the N-th proxy from us saw (X-Forwarded-For's N-th entry from the right; entries to
     its left are whatever the client sent). Anything that is not an IP is dropped, so a
@@ -70,7 +70,7 @@ def _request_meta(request) -> dict[str, Any]:
         # NUL cannot be stored in PostgreSQL text: a header holding one must not make
         # the audit insert (and so the audited action) fail.
         "request_id": (meta.get("HTTP_X_REQUEST_ID") or "").replace("\x00", "")[:64],
-        "client_ip": _client_ip(meta),
+        "client_ip": client_ip(meta),
         "user_agent": (meta.get("HTTP_USER_AGENT") or "").replace("\x00", "")[:300],
     }
 
