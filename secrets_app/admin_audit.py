@@ -45,6 +45,7 @@ class AuditedAdminMixin:
             action = Action.MEMBERSHIP_CHANGE  # memberships edited inline on the project page
         # ``key`` is for stored secrets' names: the changed object is named in extra.
         audit_record(action=action, success=True, actor=request.user, scope=scope,
+                     project_id=obj.pk if model == "project" else None,
                      subject_type=subject, subject_id=str(obj.pk), reason=verb,
                      request=request, extra={"object": str(obj)[:200], "fields": fields})
 
