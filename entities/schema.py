@@ -29,7 +29,6 @@ class EntitySignatureScheme(OpenApiAuthenticationExtension):
         }
 
 
-
 class ApiTokenIdentityScheme(OpenApiAuthenticationExtension):
     """The API token on an entity endpoint is recognised only to answer 403 (it is not an
     entity credential): it adds no security requirement and no scheme to the schema."""
