@@ -12,6 +12,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 
 from platos.core.fields import Undecryptable
 from secrets_app import (
+    admin_users,  # noqa: F401  (registers the audited UserAdmin)
     provider_key_admin,  # noqa: F401  (registers ProviderKeyAdmin)
     services,
 )

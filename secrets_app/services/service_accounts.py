@@ -148,7 +148,8 @@ def runtime_var_read(*, account: ServiceAccount, environment: Environment, name:
     if not _ENV_NAME.match(name):
         with transaction.atomic():
             audit_record(action=AuditEvent.Action.SECRET_READ, success=False, actor=account.actor, key=name[:200],
-                         scope=environment.scope, reason="missing", request=request,
+                         scope=environment.scope, project_id=environment.project_id, reason="missing",
+                         request=request,
                          extra={"purpose": str(purpose)[:200], "boundary": "env"})
         raise VariableNotFound(f"No variable {name[:128]!r} in {environment.scope}.")
     try:
