@@ -229,6 +229,9 @@ class MembershipInline(admin.TabularInline):
 class ProjectAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["slug", "name", "created_at"]
     search_fields = ["slug", "name"]
+    # created_at decides which rows of an earlier project of the same slug (audit rows from
+    # before project_id) belong to this one: it is a fact, not an editable field.
+    readonly_fields = ["created_at"]
     inlines = [EnvironmentInline, MembershipInline]
 
 

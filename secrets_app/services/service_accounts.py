@@ -35,7 +35,9 @@ class EnvironmentNotGranted(NotFound):
 
 
 def _audit_fields(account: ServiceAccount) -> dict:
+    # Scoped to the account's project (by slug and id), so that project's admins read these rows.
     return {"subject_type": SUBJECT, "subject_id": str(account.pk),
+            "scope": account.project.slug, "project_id": account.project_id,
             "extra": {"name": account.name, "project": account.project.slug, "project_id": account.project_id,
                       "environments": sorted(e.slug for e in account.environments.all())}}
 
