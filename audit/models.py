@@ -72,6 +72,7 @@ class AuditEvent(models.Model):
         ADMIN_LOCKED_OUT = "admin.login.locked_out", "admin login locked out"
         ADMIN_MFA_ENROL = "admin.mfa.enrol", "second factor enrolled"
         ADMIN_MFA_FAILED = "admin.mfa.failed", "second factor code refused"
+        ADMIN_MFA_RESET = "admin.mfa.reset", "second factor device deleted (its owner enrols again)"
         PROJECT_CHANGE = "project.change", "project changed"
         MEMBERSHIP_CHANGE = "membership.change", "project membership or role changed"
         USER_CHANGE = "user.change", "user changed"

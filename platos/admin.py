@@ -10,6 +10,8 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from audit.models import AuditEvent
+from audit.services import audit_record
 from platos.core.admin import ReadOnlyAdminMixin
 from platos.models import EncryptedTOTPDevice, KeyCanary
 from platos.rotation.status import key_status
@@ -53,6 +55,22 @@ class TOTPDeviceAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def delete_model(self, request, obj):
+        self._record_reset(request, [obj])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        self._record_reset(request, list(queryset.select_related("user")))
+        super().delete_queryset(request, queryset)
+
+    @staticmethod
+    def _record_reset(request, devices):
+        # Deleting a device resets a second factor: who did it, to whose device, never its seed.
+        for device in devices:
+            audit_record(action=AuditEvent.Action.ADMIN_MFA_RESET, success=True, actor=request.user,
+                         request=request, subject_type=AuditEvent.Subject.MFA_DEVICE, subject_id=str(device.pk),
+                         extra={"user": device.user.get_username(), "device_name": device.name[:200]})
 
     def lookup_allowed(self, lookup, value, request=None):
         if lookup.split("__")[0] == "key":

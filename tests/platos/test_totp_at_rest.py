@@ -159,3 +159,17 @@ def test_the_admin_lists_devices_without_the_seed(admin_client, admin_user):
     assert admin_client.get(f"{base}?key__isnull=False").status_code == 400  # no lookups on the seed
     r = admin_client.post(f"{base}{device.pk}/delete/", {"post": "yes"})  # a lost device
     assert r.status_code == 302 and not EncryptedTOTPDevice.objects.exists()
+    [row] = AuditEvent.objects.filter(action="admin.mfa.reset")
+    assert (row.actor, row.subject_id, row.extra["user"]) == (admin_user.username, str(device.pk), admin_user.username)
+    assert_no_seed([str(row.extra), row.subject_id], SEED, "audit row")
+
+
+def test_deleting_devices_from_the_list_records_one_reset_each(admin_client, admin_user):
+    others = [get_user_model().objects.create_user(username=f"u{i}", is_staff=True) for i in range(2)]
+    devices = [EncryptedTOTPDevice.objects.create(user=u, name="phone", key=SEED) for u in others]
+    response = admin_client.post("/admin/platos/encryptedtotpdevice/", {
+        "action": "delete_selected", "_selected_action": [d.pk for d in devices], "post": "yes"})
+    assert response.status_code == 302 and not EncryptedTOTPDevice.objects.exists()
+    rows = AuditEvent.objects.filter(action="admin.mfa.reset").order_by("subject_id")
+    expected = sorted((str(d.pk), d.user.username) for d in devices)
+    assert sorted((r.subject_id, r.extra["user"]) for r in rows) == expected
