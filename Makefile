@@ -32,6 +32,7 @@ run: $(VENV)/.runtime
 	$(PY) manage.py bootstrap_admin
 	@echo "Admin MFA: with DJANGO_DEBUG off (or PLATOS_REQUIRE_ADMIN_MFA=true) the first admin login asks you to enrol"
 	@echo "a TOTP app (scan/paste the otpauth link or type the secret, confirm one code). PLATOS_REQUIRE_ADMIN_MFA=false turns it off."
+	@echo "The seed is stored encrypted under ENCRYPTION_KEY; a lost device is deleted under Keys > TOTP devices (/admin/platos/encryptedtotpdevice/)."
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 # Production-shaped, on this machine: gunicorn with gunicorn.conf.py, DEBUG off, collected and

@@ -123,6 +123,23 @@ class ScopeFilter(ExactTextFilter):
         return queryset.filter(scope=value) if "/" in value else queryset.filter(project=value)
 
 
+class ProjectIdFilter(ExactTextFilter):
+    """The project's id: its rows only, not those of an earlier project with the same slug."""
+
+    title = "project id"
+    parameter_name = "project_id"
+    field = "project_id"
+
+    def queryset(self, request, queryset):
+        value = (self.value() or "").strip()
+        if not value:
+            return queryset
+        # Not a number: no row has that id (an empty list, not a 500).
+        if not (value.isascii() and value.isdigit() and len(value) < 19):
+            return queryset.none()
+        return queryset.filter(project_id=int(value))
+
+
 class TimeFilter(admin.DateFieldListFilter):
     """The date filter, titled "By time" (the field is ``ts``)."""
 
@@ -150,9 +167,9 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the log is written by services only."""
 
     # client_ip, user agent, request id: on the row's page and in the CSV (the list must fit 1,280 px).
-    list_display = ("time", "action_text", "actor_text", "key_text", "scope_text", "subject", "outcome",
-                    "reason_text")
-    list_filter = (ActionFilter, "success", ScopeFilter, ActorFilter, ("ts", TimeFilter))
+    list_display = ("time", "action_text", "actor_text", "key_text", "scope_text", "project_id_text", "subject",
+                    "outcome", "reason_text")
+    list_filter = (ActionFilter, "success", ScopeFilter, ProjectIdFilter, ActorFilter, ("ts", TimeFilter))
     search_fields = ("key", "actor")
     search_help_text = "Exact secret name or actor (e.g. OPENAI_API_KEY, alice, system:purge_audit)."
     date_hierarchy = "ts"
@@ -164,7 +181,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     sortable_by = ("time",)
     actions = ["export_selected_csv"]
     fields = (
-        "time", "action", "success", "reason", "actor", "actor_user_id", "key", "scope", "project",
+        "time", "action", "success", "reason", "actor", "actor_user_id", "key", "scope", "project", "project_id",
         "subject_type", "subject_id", "request_id", "client_ip", "user_agent", "extra_json",
         "prev_hash", "row_hash",
     )
@@ -180,6 +197,11 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     key_text = truncated("key", "key")
     scope_text = truncated("scope", "scope")
     reason_text = truncated("reason", "reason")
+
+    @admin.display(description="project id", empty_value="")
+    def project_id_text(self, obj):
+        """Tells a re-created project (same slug, new id) from the one before it."""
+        return obj.project_id
 
     @admin.display(description="subject")
     def subject(self, obj):

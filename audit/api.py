@@ -50,6 +50,7 @@ PARAMETERS = [
     OpenApiParameter("actor", _TEXT, description="exact actor (username or system:<name>)"),
     OpenApiParameter("key", _TEXT, description="exact secret name"),
     OpenApiParameter("scope", _TEXT, description="project/environment, or a project for all its environments"),
+    OpenApiParameter("project_id", OpenApiTypes.INT, description="rows of the project with this id"),
     OpenApiParameter("action", _TEXT, enum=AuditEvent.Action.values, description="exact action, e.g. secret.read"),
     OpenApiParameter("success", OpenApiTypes.BOOL, description="true: succeeded; false: failed"),
     OpenApiParameter("limit", OpenApiTypes.INT, description="rows per page, 1-500 (default 50)"),
@@ -65,7 +66,8 @@ class AdminAuditListApi(APIView):
     permission_classes = [IsAuthenticated]
     content_negotiation_class = FormatIsAParameter
     ordering = ORDERING
-    # ``projects_for_user(user) -> slugs`` of the projects the user administers; set by as_view().
+    # ``projects_for_user(user) -> [(id, slug, created_at)]`` of the projects the user
+    # administers (audit.selectors.AdminProject); set by as_view().
     projects_for_user = None
 
     @classmethod

@@ -2,7 +2,8 @@
 
 Each row stores ``prev_hash`` (the ``row_hash`` of the row before it, by id) and
 ``row_hash = sha256(canonical(row) || prev_hash)``. The canonical form is JSON
-with sorted keys over every column except ``id`` and ``row_hash``; values are
+with sorted keys over every column except ``id``, ``chain`` and ``row_hash``
+(columns in ``OPTIONAL_HASHED_FIELDS`` only when not NULL: see there); values are
 normalised the way the database hands them back (UTC ISO timestamps, floats
 that are whole numbers as integers, as jsonb returns them), so a row read back
 hashes to what was written.
@@ -37,6 +38,12 @@ HASHED_FIELDS = (
     "ts", "action", "actor", "actor_user_id", "key", "scope", "project", "subject_type",
     "subject_id", "success", "reason", "request_id", "client_ip", "user_agent", "extra",
 )
+# Columns added after rows were already chained: hashed only when not NULL, so a row
+# written before the column existed (NULL there) hashes exactly as it did, and a new
+# row's value is covered (setting, changing or clearing it breaks the row's hash).
+# Migrations of older schemas pass dicts without these names: they count as NULL.
+OPTIONAL_HASHED_FIELDS = ("project_id",)
+ROW_FIELDS = HASHED_FIELDS + OPTIONAL_HASHED_FIELDS  # what to read of a row to hash it
 
 
 def _normalise(value: Any) -> Any:
@@ -52,8 +59,12 @@ def _normalise(value: Any) -> Any:
 
 
 def canonical(values: dict[str, Any]) -> bytes:
-    """The bytes that are hashed for one row (``values`` holds HASHED_FIELDS)."""
+    """The bytes that are hashed for one row (``values`` holds HASHED_FIELDS, and may hold
+    OPTIONAL_HASHED_FIELDS: absent or None, they are left out)."""
     body = {name: _normalise(values[name]) for name in HASHED_FIELDS}
+    for name in OPTIONAL_HASHED_FIELDS:
+        if values.get(name) is not None:
+            body[name] = _normalise(values[name])
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 

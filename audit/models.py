@@ -20,6 +20,11 @@ class AuditEvent(models.Model):
     content and ``prev_hash`` (the ``row_hash`` of the row before it in id order);
     see ``audit.chain``. ``project`` is the part of ``scope`` before the ``/``,
     stored so "rows of my projects" is an indexed equality, not a LIKE prefix.
+    ``project_id`` is that project's primary key when the row was written: a project
+    deleted and re-created with the same slug is another project, with another id.
+    It is a plain integer, not a foreign key (the store sits above this app, and
+    history must outlive the project); NULL for rows without a project scope, for a
+    scope naming no project, and for rows written before the column existed.
     """
 
     class Action(models.TextChoices):
@@ -67,6 +72,7 @@ class AuditEvent(models.Model):
         ADMIN_LOCKED_OUT = "admin.login.locked_out", "admin login locked out"
         ADMIN_MFA_ENROL = "admin.mfa.enrol", "second factor enrolled"
         ADMIN_MFA_FAILED = "admin.mfa.failed", "second factor code refused"
+        ADMIN_MFA_RESET = "admin.mfa.reset", "second factor device deleted (its owner enrols again)"
         PROJECT_CHANGE = "project.change", "project changed"
         MEMBERSHIP_CHANGE = "membership.change", "project membership or role changed"
         USER_CHANGE = "user.change", "user changed"
@@ -112,6 +118,9 @@ class AuditEvent(models.Model):
     key = models.CharField(max_length=200, blank=True, help_text="the secret's name, never its value")
     scope = models.CharField(max_length=200, blank=True, help_text="project/environment")
     project = models.CharField(max_length=63, blank=True, editable=False, help_text="project part of scope")
+    project_id = models.BigIntegerField(
+        null=True, blank=True, editable=False, help_text="id of that project when the row was written"
+    )
     subject_type = models.CharField(max_length=64, blank=True)
     subject_id = models.CharField(max_length=64, blank=True)
     success = models.BooleanField()
@@ -134,6 +143,7 @@ class AuditEvent(models.Model):
             models.Index(fields=["actor", "ts"], name="audit_actor_ts"),
             models.Index(fields=["key", "ts"], name="audit_key_ts"),
             models.Index(fields=["project", "ts"], name="audit_project_ts"),
+            models.Index(fields=["project_id", "ts"], name="audit_project_id_ts"),
             models.Index(fields=["success", "ts"], name="audit_success_ts"),
             models.Index(fields=["chain", "id"], name="audit_chain_id"),
         ]

@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
@@ -19,23 +19,42 @@ from platos.core.errors import Refused
 ORDERING = ("-ts", "-id")
 
 
-def audit_event_list_for_user(*, user, admin_projects: Callable[[Any], Iterable[str]]) -> QuerySet[AuditEvent]:
+class AdminProject(NamedTuple):
+    """A project as the audit log's visibility rule needs it (given by the store)."""
+
+    id: int
+    slug: str
+    created_at: dt.datetime
+
+
+def audit_event_list_for_user(
+    *, user, admin_projects: Callable[[Any], Iterable[tuple[int, str, dt.datetime]]]
+) -> QuerySet[AuditEvent]:
     """Rows the user may read: all for superusers, their projects' rows for project admins.
 
-    ``admin_projects(user)`` gives the slugs of the projects the user administers.
-    The audit log knows nothing of projects and roles (they live in the store, a
-    layer above): the caller passes that rule in. It is called for non-superusers
-    only, so a superuser costs no extra query.
+    ``admin_projects(user)`` gives ``(id, slug, created_at)`` (an :class:`AdminProject`)
+    of each project the user administers. The audit log knows nothing of projects and
+    roles (they live in the store, a layer above): the caller passes that rule in. It
+    is called for non-superusers only, so a superuser costs no extra query.
+
+    A project's rows are found by id: a project deleted and re-created with the same
+    slug is another project and does not see the old one's rows. Rows without a
+    ``project_id`` (written before the column existed, or naming a project that did not
+    exist then) are matched by slug, and only when written at or after the project's
+    ``created_at``: whatever an earlier project of that slug did stays hidden.
 
     Anyone else (a plain member, a user with no project) is refused (403). Rows
     without a scope (system runs such as key rotation) are visible to superusers only.
     """
     if user.is_superuser:
         return AuditEvent.objects.order_by(*ORDERING)
-    slugs = list(admin_projects(user))
-    if not slugs:
+    projects = [AdminProject(*p) for p in admin_projects(user)]
+    if not projects:
         raise Refused("The audit log is open to superusers and project admins only.")
-    return AuditEvent.objects.filter(project__in=slugs).order_by(*ORDERING)
+    visible = Q(project_id__in=[p.id for p in projects])
+    for p in projects:
+        visible |= Q(project_id__isnull=True, project=p.slug, ts__gte=p.created_at)
+    return AuditEvent.objects.filter(visible).order_by(*ORDERING)
 
 
 def audit_event_filter(
@@ -48,6 +67,7 @@ def audit_event_filter(
     scope: str | None = None,
     action: str | None = None,
     success: bool | None = None,
+    project_id: int | None = None,
 ) -> QuerySet[AuditEvent]:
     """Narrow ``qs``; every filter is an exact (indexed) match.
 
@@ -68,6 +88,8 @@ def audit_event_filter(
         qs = qs.filter(action=action)
     if success is not None:
         qs = qs.filter(success=success)
+    if project_id is not None:
+        qs = qs.filter(project_id=project_id)
     return qs
 
 
@@ -142,7 +164,7 @@ def _verify_walk(*, batch_size: int) -> ChainReport:
     (see audit.chain). The head is the last row's hash when one lane is in use, else
     the SHA-256 of ``lane:head`` for each lane, in lane order."""
     anchor = _purge_anchor()
-    fields = ("id", "chain", "prev_hash", "row_hash", *chain.HASHED_FIELDS)
+    fields = ("id", "chain", "prev_hash", "row_hash", *chain.ROW_FIELDS)
     last: dict[int, tuple[int, str]] = {}  # lane -> (id, row_hash) of its previous row
     prev_id: int | None = None
     count = 0

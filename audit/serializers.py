@@ -7,7 +7,8 @@ from rest_framework import serializers
 from audit.models import AuditEvent
 
 # Every parameter the endpoint understands; anything else is a 400 naming it.
-KNOWN_PARAMS = frozenset({"from", "to", "actor", "key", "scope", "action", "success", "limit", "cursor", "format"})
+KNOWN_PARAMS = frozenset({"from", "to", "actor", "key", "scope", "project_id", "action", "success", "limit", "cursor",
+                          "format"})
 
 
 class AuditEventFilterSerializer(serializers.Serializer):
@@ -17,6 +18,7 @@ class AuditEventFilterSerializer(serializers.Serializer):
     actor = serializers.CharField(required=False, max_length=150)
     key = serializers.CharField(required=False, max_length=200)
     scope = serializers.CharField(required=False, max_length=200)
+    project_id = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     action = serializers.CharField(required=False, max_length=64)
     success = serializers.BooleanField(required=False)
     format = serializers.ChoiceField(choices=["json", "csv"], required=False, default="json")
@@ -42,6 +44,7 @@ class AuditEventFilterSerializer(serializers.Serializer):
             "scope": data.get("scope"),
             "action": data.get("action"),
             "success": data.get("success"),
+            "project_id": data.get("project_id"),
         }
 
 
@@ -51,7 +54,8 @@ class AuditEventOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
         fields = [
-            "id", "ts", "action", "actor", "actor_user", "key", "scope", "subject_type", "subject_id",
+            "id", "ts", "action", "actor", "actor_user", "key", "scope", "project", "project_id", "subject_type",
+            "subject_id",
             "success", "reason", "request_id", "client_ip", "user_agent", "extra", "prev_hash", "row_hash",
         ]
         read_only_fields = fields

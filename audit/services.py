@@ -6,6 +6,7 @@ import datetime as dt
 import ipaddress
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +46,7 @@ def _check_extra(extra: dict[str, Any]) -> None:
                 raise ValidationError({"extra": f"entry {name!r} holds a NUL character"})
 
 
-def _client_ip(meta) -> str | None:
+def client_ip(meta) -> str | None:
     """The client address: REMOTE_ADDR, or with ``PLATOS_TRUSTED_PROXIES = N`` the address
     the N-th proxy from us saw (X-Forwarded-For's N-th entry from the right; entries to
     its left are whatever the client sent). Anything that is not an IP is dropped, so a
@@ -62,6 +63,34 @@ def _client_ip(meta) -> str | None:
         return None
 
 
+# ``slug -> id of the project with that slug now, or None``: set by the store (a layer
+# above, which knows projects) in its AppConfig.ready(); see register_project_resolver.
+_project_resolver: Callable[[str], int | None] | None = None
+_RESOLVE: Any = object()  # audit_record's default: ask the resolver
+
+
+def register_project_resolver(resolver: Callable[[str], int | None] | None) -> None:
+    """Tell ``audit_record`` how to find the id of the project a scope names.
+
+    The audit log sits below the store and may not import it: the store registers
+    this at start-up (dependency inversion, as the audit API gets its project rule
+    passed in). It is asked only for rows that name a project in ``scope`` and were
+    not given ``project_id=`` by their caller (one query each: callers holding the
+    project pass its id). ``None`` unregisters (rows then keep ``project_id`` NULL
+    unless given one).
+    """
+    global _project_resolver
+    _project_resolver = resolver
+
+
+def _project_id_of(slug: str, given) -> int | None:
+    if given is not _RESOLVE:
+        return None if given is None else int(given)
+    if not slug or _project_resolver is None:
+        return None
+    return _project_resolver(slug)
+
+
 def _request_meta(request) -> dict[str, Any]:
     if request is None:
         return {}
@@ -70,7 +99,7 @@ def _request_meta(request) -> dict[str, Any]:
         # NUL cannot be stored in PostgreSQL text: a header holding one must not make
         # the audit insert (and so the audited action) fail.
         "request_id": (meta.get("HTTP_X_REQUEST_ID") or "").replace("\x00", "")[:64],
-        "client_ip": _client_ip(meta),
+        "client_ip": client_ip(meta),
         "user_agent": (meta.get("HTTP_USER_AGENT") or "").replace("\x00", "")[:300],
     }
 
@@ -87,6 +116,7 @@ def audit_record(
     reason: str = "",
     request=None,
     extra: dict[str, Any] | None = None,
+    project_id: int | None = _RESOLVE,
 ) -> AuditEvent:
     """Write one audit row.
 
@@ -100,6 +130,9 @@ def audit_record(
     key: the name of the secret (never its value). scope: ``project/environment``.
     reason: why it failed (``missing``, ``disabled``, ``no_permission``, ...) or the
         reason a person gave for a reveal.
+    project_id: the id of the project ``scope`` names, when the caller holds it
+        (``environment.project_id``: no query). Left out, the registered project
+        resolver looks the scope's project up (one query); ``None`` records none.
     """
     if action not in AuditEvent.Action.values:
         raise ValidationError({"action": f"{action!r} is not an AuditEvent.Action (dotted slug like secret.read)"})
@@ -109,6 +142,7 @@ def audit_record(
     _check_extra(extra)
     if actor is None and request is not None:
         actor = getattr(request, "user", None)
+    project = scope.split("/", 1)[0][:63]
     user = actor if getattr(actor, "is_authenticated", False) else None
     if user is not None:
         actor_text = user.get_username()
@@ -122,7 +156,8 @@ def audit_record(
         actor_user=user,
         key=key[:200],
         scope=scope[:200],
-        project=scope.split("/", 1)[0][:63],
+        project=project,
+        project_id=_project_id_of(project, project_id),
         subject_type=str(subject_type),
         subject_id=str(subject_id)[:64],
         success=success,
@@ -154,7 +189,7 @@ def _append(event: AuditEvent) -> None:
     head = found[0] if found else None
     event.prev_hash = head or GENESIS_HASH
     event.row_hash = chain.row_hash(
-        {name: getattr(event, name) for name in chain.HASHED_FIELDS}, event.prev_hash
+        {name: getattr(event, name) for name in chain.ROW_FIELDS}, event.prev_hash
     )
     event.save(force_insert=True)
 

@@ -17,6 +17,10 @@ proves it holds the secret, either
 During a regenerate grace window the previous secret is accepted too. Every
 refusal is audited (``entity.auth.failed`` with the reason) and answered with the
 same generic 401, whatever was wrong.
+
+An API token (``Bearer plt_…``, a person's or a service account's) is not an entity
+credential: a valid one is told so with a 403 (it authenticated, it may not use
+these endpoints); an invalid one is the token scheme's audited 401.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from entities.auth_audit import entity_auth_failed, entity_auth_v1_accepted
 from entities.models import ConnectedEntity
 from entities.replay import ReplayGuardUnavailable, nonce_claim, nonce_record
 from secrets_app.throttles import auth_failure_count, auth_failures_check
+from secrets_app.tokens.auth import RuntimeTokenAuthentication
 
 MAX_SKEW_SECONDS = 300
 NONCE_TTL_SECONDS = 2 * MAX_SKEW_SECONDS
@@ -228,9 +233,19 @@ class EntitySignatureAuthentication(_EntityAuthentication):
         return matched
 
 
-ENTITY_AUTHENTICATION_CLASSES = [EntitySignatureAuthentication, EntityBearerAuthentication]
+class ApiTokenIdentity(RuntimeTokenAuthentication):
+    """``Bearer plt_…`` on an entity endpoint: the token is checked as everywhere else
+    (service accounts' too), so a valid one authenticates its owner and
+    :class:`IsConnectedEntity` answers 403, while a bad one stays the audited 401."""
+
+
+ENTITY_AUTHENTICATION_CLASSES = [EntitySignatureAuthentication, EntityBearerAuthentication, ApiTokenIdentity]
+NOT_AN_ENTITY = ("This endpoint is for connected entities: authenticate with X-Platos-Entity and the entity's "
+                 "secret or signature. An API token is not an entity credential.")
 
 
 class IsConnectedEntity(permissions.BasePermission):
+    message = NOT_AN_ENTITY
+
     def has_permission(self, request, view) -> bool:
         return isinstance(request.auth, ConnectedEntity)

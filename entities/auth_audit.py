@@ -34,7 +34,8 @@ def entity_auth_failed(*, reason: str, entity: ConnectedEntity | None = None, re
     with transaction.atomic():
         audit_record(
             action=Action.ENTITY_AUTH_FAILED, success=False, actor="anonymous",
-            scope=entity.scope if entity else "", subject_type=AuditEvent.Subject.ENTITY,
+            scope=entity.scope if entity else "", project_id=entity.environment.project_id if entity else None,
+            subject_type=AuditEvent.Subject.ENTITY,
             subject_id=str(entity.pk) if entity else entity_ref[:64], reason=reason, request=request,
             extra={"slug": entity.slug} if entity else None,
         )
@@ -46,6 +47,7 @@ def entity_auth_v1_accepted(*, entity: ConnectedEntity, request=None) -> None:
     """Mark a request accepted with a version 1 signature (no method/path in it): one row
     each, so operators can see who must move to version 2 before requiring it."""
     audit_record(action=Action.ENTITY_AUTH_V1_ACCEPTED, success=True, actor=f"entity:{entity.slug}",
-                 scope=entity.scope, subject_type=AuditEvent.Subject.ENTITY, subject_id=str(entity.pk),
+                 scope=entity.scope, project_id=entity.environment.project_id,
+                 subject_type=AuditEvent.Subject.ENTITY, subject_id=str(entity.pk),
                  request=request, extra={"slug": entity.slug, "signature_version": 1,
                                          "method": request.method if request else ""})

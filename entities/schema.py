@@ -27,3 +27,17 @@ class EntitySignatureScheme(OpenApiAuthenticationExtension):
                 "over '{timestamp}.{nonce}.{raw body}'. At most 300 s clock skew."
             ),
         }
+
+
+class ApiTokenIdentityScheme(OpenApiAuthenticationExtension):
+    """The API token on an entity endpoint is recognised only to answer 403 (it is not an
+    entity credential): it adds no security requirement and no scheme to the schema."""
+
+    target_class = "entities.auth.ApiTokenIdentity"
+    name: list[str] = []  # a list of names, empty: nothing is registered
+
+    def get_security_definition(self, auto_schema):
+        return []
+
+    def get_security_requirement(self, auto_schema):
+        return None

@@ -42,6 +42,7 @@ def _audit(*, action: Action, entity: ConnectedEntity, actor, success: bool = Tr
     """
     audit_record(
         action=action, success=success, actor=actor, scope=entity.scope,
+        project_id=entity.environment.project_id,
         subject_type=AuditEvent.Subject.ENTITY, subject_id=str(entity.pk), reason=reason,
         request=request, extra={"slug": entity.slug, **(extra or {})},
     )

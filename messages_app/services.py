@@ -241,14 +241,16 @@ def message_plaintext_view_record(*, view: PlaintextView, user, model: type, obj
     """
     if not view.shown:
         return None
-    scope, extra = "", {"fields_shown": view.shown}
+    scope, project_id, extra = "", None, {"fields_shown": view.shown}
     thread = _thread_of(model, object_id)
     if thread is not None and thread.project_id is not None:
         # By id as well as slug: a project re-created with the same slug is another project.
-        scope, extra["project_id"] = thread.scope, thread.project_id
+        scope, project_id = thread.scope, thread.project_id
+        extra["project_id"] = project_id  # kept for readers of rows written before the column
     return audit_record(
         action=AuditEvent.Action.MESSAGE_PLAINTEXT_VIEW, success=True, actor=user, request=request,
-        scope=scope, subject_type=_SUBJECT_OF[model], subject_id=str(object_id or ""), extra=extra,
+        scope=scope, project_id=project_id, subject_type=_SUBJECT_OF[model], subject_id=str(object_id or ""),
+        extra=extra,
     )
 
 

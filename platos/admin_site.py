@@ -16,6 +16,7 @@ APP_ORDER = ["secrets_app", "entities", "messages_app", "audit", "platos", "auth
 MODEL_ORDER = {
     "secrets_app": ["Project", "Environment", "EnvironmentVariable", "ProviderKey", "Skill", "ProjectMembership"],
     "messages_app": ["Thread", "Message", "ToolCall", "SafetyEvent"],
+    "platos": ["KeyCanary", "EncryptedTOTPDevice"],  # Keys, then the admins' TOTP devices
 }
 
 

@@ -21,7 +21,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from audit.services import _client_ip, audit_record
+from audit.services import audit_record, client_ip
 from secrets_app.models import ProjectMembership
 
 _OPEN_PATHS = ("/admin/login/", "/admin/logout/", "/admin/mfa/", "/admin/jsi18n/")
@@ -82,7 +82,7 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
     username = _username(credentials)
     if getattr(request, "axes_locked_out", False):
         # Locked out: one row per username+IP and lockout window, not one per attempt.
-        marker = f"platos:admin-lockout-audited:{username}:{_client_ip(request.META)}"
+        marker = f"platos:admin-lockout-audited:{username}:{client_ip(request.META)}"
         if cache.add(marker, 1, timeout=int(settings.AXES_COOLOFF_TIME * 3600) or 3600):
             audit_record(action=AuditEvent.Action.ADMIN_LOCKED_OUT, success=False, actor="anonymous", key=username,
                          reason="locked_out", request=request,
@@ -94,7 +94,7 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
 
 def axes_client_ip(request) -> str:
     """django-axes uses the audit log's rule for the client address (PLATOS_TRUSTED_PROXIES)."""
-    return _client_ip(request.META) or ""
+    return client_ip(request.META) or ""
 
 
 def connect_signals() -> None:

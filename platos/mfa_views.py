@@ -1,8 +1,10 @@
-"""The admin's TOTP pages: enrol (first login) and verify (every later login)."""
+"""The admin's TOTP pages: enrol (first login) and verify (every later login).
+
+Devices are ``platos.mfa_device.EncryptedTOTPDevice`` (seed encrypted at rest). The
+enrolment page is the only place a seed is ever shown, until its first code is confirmed.
+"""
 
 from __future__ import annotations
-
-from base64 import b32encode
 
 import django_otp
 from django import forms
@@ -14,10 +16,10 @@ from django.template.response import TemplateResponse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEvent
 from audit.services import audit_record
+from platos.mfa_device import EncryptedTOTPDevice
 
 
 class CodeForm(forms.Form):
@@ -41,7 +43,10 @@ def _render(request, template, context):
 
 
 @transaction.atomic
-def _check(request, device: TOTPDevice, code: str, *, enrol: bool) -> bool:
+def _check(request, device: EncryptedTOTPDevice, code: str, *, enrol: bool) -> bool:
+    # Locked for the check, as django_otp.verify_token does: two requests with the same
+    # code cannot both see the old last_t, so a code is accepted once.
+    device = EncryptedTOTPDevice.objects.select_for_update().get(pk=device.pk)
     if not device.verify_token(code):
         audit_record(action=AuditEvent.Action.ADMIN_MFA_FAILED, success=False, actor=request.user, request=request,
                      reason="enrol" if enrol else "verify")
@@ -62,9 +67,9 @@ def mfa_enrol(request):
     """Show the otpauth URI and secret of an unconfirmed device; one good code confirms it."""
     if django_otp.user_has_device(request.user):
         return redirect(f"/admin/mfa/verify/?next={_next(request)}")
-    device = TOTPDevice.objects.filter(user=request.user, confirmed=False).first()
+    device = EncryptedTOTPDevice.objects.filter(user=request.user, confirmed=False).first()
     if device is None:
-        device = TOTPDevice.objects.create(user=request.user, name="authenticator app", confirmed=False)
+        device = EncryptedTOTPDevice.objects.create(user=request.user, name="authenticator app", confirmed=False)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if _check(request, device, form.cleaned_data["code"], enrol=True):
@@ -72,7 +77,7 @@ def mfa_enrol(request):
         form.add_error("code", "That code is not valid. Check the app's clock and try the next code.")
     return _render(request, "admin/platos/mfa_enrol.html", {
         "title": "Set up two-factor authentication", "form": form, "otpauth_uri": device.config_url,
-        "secret_b32": b32encode(device.bin_key).decode(),
+        "secret_b32": device.secret_b32,
     })
 
 
@@ -80,7 +85,7 @@ def mfa_enrol(request):
 @sensitive_post_parameters("code")
 @staff_member_required
 def mfa_verify(request):
-    device = TOTPDevice.objects.filter(user=request.user, confirmed=True).first()
+    device = EncryptedTOTPDevice.objects.filter(user=request.user, confirmed=True).first()
     if device is None:
         return redirect(f"/admin/mfa/enrol/?next={_next(request)}")
     form = CodeForm(request.POST or None)

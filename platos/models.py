@@ -16,6 +16,7 @@ from django.db import models
 from platos.core.fields import EncryptedTextField
 from platos.core.keys import KEYRING_VARIABLES
 from platos.core.rowmodels import RowBoundModel
+from platos.mfa_device import EncryptedTOTPDevice  # noqa: F401  (the admins' TOTP devices: platos app)
 
 CANARY_PLAINTEXT = "platos key canary v1"
 

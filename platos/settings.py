@@ -109,8 +109,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "knox",  # API tokens: knox's hashing and lookup, our token model (secrets_app.tokens)
-    "django_otp",
-    "django_otp.plugins.otp_totp",
+    "django_otp",  # TOTP devices: platos.mfa_device (seeds encrypted), not django-otp's otp_totp
     "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",

@@ -21,7 +21,7 @@ api_v1 = [
     path("", include("secrets_app.urls")),
     path("", include("entities.urls")),
     path("monitoring/admin-audit",
-         AdminAuditListApi.as_view(projects_for_user=scopes.admin_project_slugs_for_user),
+         AdminAuditListApi.as_view(projects_for_user=scopes.admin_projects_for_user),
          name="monitoring-admin-audit"),
     path("", include("secrets_app.tokens.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -12,6 +12,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 
 from platos.core.fields import Undecryptable
 from secrets_app import (
+    admin_users,  # noqa: F401  (registers the audited UserAdmin)
     provider_key_admin,  # noqa: F401  (registers ProviderKeyAdmin)
     services,
 )
@@ -229,6 +230,9 @@ class MembershipInline(admin.TabularInline):
 class ProjectAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["slug", "name", "created_at"]
     search_fields = ["slug", "name"]
+    # created_at decides which rows of an earlier project of the same slug (audit rows from
+    # before project_id) belong to this one: it is a fact, not an editable field.
+    readonly_fields = ["created_at"]
     inlines = [EnvironmentInline, MembershipInline]
 
 

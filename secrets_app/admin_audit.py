@@ -36,17 +36,22 @@ def _described(message) -> list[str]:
 class AuditedAdminMixin:
     """For ModelAdmins of Project, Environment, ProjectMembership and User."""
 
+    def audit_extra(self, request, obj, message) -> dict:
+        """What the row says about the change (names only, never values); see admin_users."""
+        return {"object": str(obj)[:200], "fields": _described(message)}
+
     def _audit_change(self, request, obj, verb: str, message=None) -> None:
         model = obj._meta.model_name
         scope = getattr(obj, "slug", "") if model == "project" else ""
-        fields = _described(message)
+        extra = self.audit_extra(request, obj, message)
         action, subject = _VOCABULARY.get(model, (Action.PROJECT_CHANGE, Subject.PROJECT))
-        if model == "project" and any("membership" in item for item in fields):
+        if model == "project" and any("membership" in item for item in extra["fields"]):
             action = Action.MEMBERSHIP_CHANGE  # memberships edited inline on the project page
         # ``key`` is for stored secrets' names: the changed object is named in extra.
         audit_record(action=action, success=True, actor=request.user, scope=scope,
+                     project_id=obj.pk if model == "project" else None,
                      subject_type=subject, subject_id=str(obj.pk), reason=verb,
-                     request=request, extra={"object": str(obj)[:200], "fields": fields})
+                     request=request, extra=extra)
 
     def log_addition(self, request, obj, message):
         self._audit_change(request, obj, "added", message)

@@ -51,6 +51,17 @@ def admin_project_slugs_for_user(user) -> list[str]:
     return list(project_list_for_user(user=user, role=WRITE_ROLE).values_list("slug", flat=True))
 
 
+def admin_projects_for_user(user) -> list[tuple[int, str, object]]:
+    """``(id, slug, created_at)`` of the projects where ``user`` holds the admin role: the
+    audit log shows them those projects' rows, found by id (``audit_event_list_for_user``)."""
+    return list(project_list_for_user(user=user, role=WRITE_ROLE).values_list("pk", "slug", "created_at"))
+
+
+def project_id_for_slug(slug: str) -> int | None:
+    """The id of the project called ``slug`` now (the audit log's project resolver)."""
+    return Project.objects.filter(slug=slug).values_list("pk", flat=True).first()
+
+
 def user_has_role(*, user, project_id: int, role: str | None = None) -> bool:
     """The role rule for one project: superuser, or a membership (with ``role`` when given)."""
     if user.is_superuser:

@@ -36,8 +36,7 @@ from django_redis.exceptions import ConnectionInterrupted
 from rest_framework import exceptions, throttling
 
 from audit.models import AuditEvent
-from audit.services import _client_ip as client_ip  # one rule for "the client address"
-from audit.services import audit_record
+from audit.services import audit_record, client_ip  # client_ip: one rule for "the client address"
 
 AUTH_FAILURES_PER_IP = "auth_failures_ip"
 AUTH_FAILURES_PER_ENTITY = "auth_failures_entity"

@@ -161,7 +161,7 @@ def env_vars_export(*, environment: Environment, reason: str, actor, request=Non
                 values.append((var.name, var.value))
         audit_record(
             action=AuditEvent.Action.SECRET_EXPORT, success=not broken, actor=actor, key="",
-            scope=environment.scope, reason=reason, request=request,
+            scope=environment.scope, project_id=environment.project_id, reason=reason, request=request,
             extra={"variables": [n for n, _ in values], "left_out_provider_keys": sorted(owned), "unset": unset,
                    "undecryptable": broken},
         )

@@ -143,6 +143,7 @@ def _audit(action: Action, *, variable: EnvironmentVariable, actor, request, suc
         actor=actor,
         key=variable.name,
         scope=variable.environment.scope,
+        project_id=variable.environment.project_id,
         subject_type=AuditEvent.Subject.ENV_VAR,
         subject_id=str(variable.pk or ""),
         reason=reason,
@@ -263,8 +264,8 @@ class VariableNotFound(NotFound):
 @transaction.atomic
 def _audit_missing_reveal(*, environment: Environment, name: str, reason: str, actor, request) -> None:
     audit_record(action=Action.SECRET_REVEAL, success=False, actor=actor, key=name[:200], scope=environment.scope,
-                 subject_type=AuditEvent.Subject.ENV_VAR, reason=(reason or "").strip()[:200], request=request,
-                 extra={"failure": "missing"})
+                 project_id=environment.project_id, subject_type=AuditEvent.Subject.ENV_VAR,
+                 reason=(reason or "").strip()[:200], request=request, extra={"failure": "missing"})
 
 
 def env_var_reveal_by_name(*, environment: Environment, name: str, reason: str, actor,

@@ -78,6 +78,7 @@ def _audit(action: Action, key: ProviderKey, *, actor, request, extra=None, succ
         actor=actor,
         key=key.env_var_name,
         scope=key.environment.scope,
+        project_id=key.environment.project_id,
         subject_type=AuditEvent.Subject.PROVIDER_KEY,
         subject_id=str(key.pk),
         reason=reason,

@@ -107,12 +107,16 @@ class SecretsService:
         plaintext: str | None = None
         failure: BoundaryError | None = None
         boundary = ""
+        # The row's project id, once known (no query); a scope that names no environment
+        # leaves it to the audit log's resolver (the failed read of a probe is rare).
+        located = {"project_id": scope.project_id} if isinstance(scope, Environment) else {}
         with transaction.atomic():
             try:
                 # A savepoint: a failed boundary read must not poison the audit insert.
                 with transaction.atomic():
                     environment = _resolve_scope(scope)
                     scope_text = environment.scope
+                    located["project_id"] = environment.project_id
                     if not actor_may_read(actor=actor, environment=environment):
                         raise BoundaryError("no_permission", f"{actor} may not read secrets of {scope_text}")
                     boundary, name, reader = resolve(key)
@@ -138,6 +142,7 @@ class SecretsService:
                 reason=failure.reason if failure else "",
                 request=request,
                 extra=extra,
+                **located,
             )
         if failure is not None:
             raise failure

@@ -35,7 +35,9 @@ class EnvironmentNotGranted(NotFound):
 
 
 def _audit_fields(account: ServiceAccount) -> dict:
+    # Scoped to the account's project (by slug and id), so that project's admins read these rows.
     return {"subject_type": SUBJECT, "subject_id": str(account.pk),
+            "scope": account.project.slug, "project_id": account.project_id,
             "extra": {"name": account.name, "project": account.project.slug, "project_id": account.project_id,
                       "environments": sorted(e.slug for e in account.environments.all())}}
 
@@ -148,7 +150,8 @@ def runtime_var_read(*, account: ServiceAccount, environment: Environment, name:
     if not _ENV_NAME.match(name):
         with transaction.atomic():
             audit_record(action=AuditEvent.Action.SECRET_READ, success=False, actor=account.actor, key=name[:200],
-                         scope=environment.scope, reason="missing", request=request,
+                         scope=environment.scope, project_id=environment.project_id, reason="missing",
+                         request=request,
                          extra={"purpose": str(purpose)[:200], "boundary": "env"})
         raise VariableNotFound(f"No variable {name[:128]!r} in {environment.scope}.")
     try:

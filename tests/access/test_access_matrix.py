@@ -12,8 +12,9 @@ project B ``beta``. Every URL points into acme/production, so:
   root      superuser
 
 A token can only be revoked by its owner (root gets 404 for admin's token), enabling an
-active key is a no-op 200, and entity endpoints answer 401 to anything but an entity
-credential (an API token is not one, a service account's included; tests/tokens).
+active key is a no-op 200, and entity endpoints answer 403 to a valid API token (an
+authenticated identity, a service account's included, that is not an entity) and 401
+to no credential (tests/tokens, tests/entities).
 Each cell runs in a savepoint that is rolled back, so every caller meets the same state
 (a DELETE by one does not turn the next one's answer into 404). A new operation
 in the schema fails ``test_the_matrix_covers_every_operation`` until it has a row here.
@@ -109,8 +110,8 @@ operation                                               anon viewer member admin
 auth_tokens_list                                         401  200    200    200   200      403     403     200     200
 auth_tokens_create                                       401  201    201    201   201      403     403     201     201
 auth_tokens_destroy                                      401  404    404    204   404      403     403     404     404
-entity_heartbeat_create                                  401  401    401    401   401      401     401     401     401
-entity_whoami_retrieve                                   401  401    401    401   401      401     401     401     401
+entity_heartbeat_create                                  401  403    403    403   403      403     403     403     403
+entity_whoami_retrieve                                   401  403    403    403   403      403     403     403     403
 messages_edit                                            401  403    201    201   404      403     403     403     201
 monitoring_admin_audit_list                              401  403    403    200   403      403     403     403     200
 projects_environments_entities_list                      401  200    200    200   404      403     403     404     200

@@ -16,6 +16,7 @@ from audit.selectors import audit_event_list_for_user
 from platos.core.errors import Refused
 from secrets_app.tokens.services import token_create
 from tests.audit.conftest import T0
+from tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db
 URL = "/agent/v1/monitoring/admin-audit"
@@ -23,7 +24,13 @@ URL = "/agent/v1/monitoring/admin-audit"
 
 @pytest.fixture
 def log(record_at):
-    """A small log over two projects and the system; returns ids newest first per label."""
+    """A small log over two projects and the system; returns ids newest first per label.
+
+    The projects exist before their rows (rows name them by id, and a row older than
+    its project belongs to an earlier project of that slug).
+    """
+    for slug in ("acme", "globex"):
+        ProjectFactory(slug=slug, created_at=T0 - dt.timedelta(days=1))
     spec = [
         # (minutes after T0, action, actor, key, scope, success)
         (0, "secret.read", "alice", "OPENAI_API_KEY", "acme/prod", True),
@@ -141,8 +148,8 @@ def test_rows_with_the_same_timestamp_are_neither_skipped_nor_repeated(record_at
 def test_row_shape_has_no_value_field(log, make_user):
     row = _client(make_user("root", superuser=True)).get(URL, {"limit": 1}).json()["results"][0]
     assert set(row) == {
-        "id", "ts", "action", "actor", "actor_user", "key", "scope", "subject_type", "subject_id", "success",
-        "reason", "request_id", "client_ip", "user_agent", "extra", "prev_hash", "row_hash",
+        "id", "ts", "action", "actor", "actor_user", "key", "scope", "project", "project_id", "subject_type",
+        "subject_id", "success", "reason", "request_id", "client_ip", "user_agent", "extra", "prev_hash", "row_hash",
     }
     assert row["ts"] == "2026-03-01T12:06:00Z" and row["action"] == "secret.reveal"
 
@@ -209,9 +216,9 @@ def test_csv_cells_cannot_become_spreadsheet_formulas(record_at, make_user):
 
 
 def test_query_count_does_not_grow_with_the_page(record_at, make_user, django_assert_num_queries):
+    client = _client(make_user("ada", admin_of=["acme"]))  # the project first: its rows carry its id
     for i in range(30):
         record_at(T0 + dt.timedelta(seconds=i), scope="acme/prod", key=f"K{i}")
-    client = _client(make_user("ada", admin_of=["acme"]))
     with django_assert_num_queries(2):  # the user's projects, the page
         assert len(_ids(client.get(URL, {"limit": 25}))) == 25
 
@@ -220,7 +227,8 @@ def test_endpoint_is_in_the_openapi_schema(client):
     schema = client.get("/agent/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     operation = schema["paths"]["/agent/v1/monitoring/admin-audit"]["get"]
     names = {p["name"] for p in operation["parameters"]}
-    assert names == {"from", "to", "actor", "key", "scope", "action", "success", "limit", "cursor", "format"}
+    assert names == {"from", "to", "actor", "key", "scope", "project_id", "action", "success", "limit", "cursor",
+                     "format"}
     assert set(operation["responses"]["200"]["content"]) == {"application/json", "text/csv"}
     assert {"400", "401", "403"} <= set(operation["responses"])
 
@@ -241,9 +249,11 @@ def test_csv_export_is_itself_audited(log, make_user):
 def test_the_project_rule_is_passed_in_and_asked_for_non_superusers_only(log, make_user):
     asked = []
 
+    acme = ProjectFactory(slug="acme")
+
     def projects_for_user(user):
         asked.append(user.username)
-        return ["acme"]
+        return [(acme.pk, acme.slug, acme.created_at)]
 
     assert audit_event_list_for_user(user=make_user("root", superuser=True), admin_projects=projects_for_user)
     assert asked == []

@@ -2,9 +2,9 @@
 
 import pytest
 from django.contrib.auth import get_user_model
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEvent
+from platos.mfa_device import EncryptedTOTPDevice
 from tests.e2e.test_reveal_browser import browser_page  # noqa: F401  (the shared Chromium fixture)
 from tests.platos.test_admin_mfa import code_for
 
@@ -29,7 +29,7 @@ def test_enrol_totp_log_in_with_a_code_then_lock_out(live_server, settings, brow
     _login(page, base, "e2e-root-password")
     page.wait_for_url("**/admin/mfa/enrol/**")
     assert page.text_content("#otpauth-uri").startswith("otpauth://totp/")
-    device = TOTPDevice.objects.get(user=root, confirmed=False)
+    device = EncryptedTOTPDevice.objects.get(user=root, confirmed=False)
     assert page.text_content("#otp-secret").strip()  # what a person types into the app
     page.fill("#id_code", code_for(device))
     page.click("#mfa-submit")

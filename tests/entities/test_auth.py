@@ -6,8 +6,11 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from entities.auth import NOT_AN_ENTITY
 from entities.models import ConnectedEntity
 from entities.services import entity_disable, entity_secret_regenerate
+from secrets_app.services.service_accounts import service_account_create, service_account_disable
+from secrets_app.tokens.services import token_create
 from tests.entities.conftest import body, sign
 
 pytestmark = pytest.mark.django_db
@@ -149,6 +152,36 @@ def test_no_credentials_at_all_is_401_not_403(client):
 def test_a_logged_in_admin_session_is_not_an_entity(client, world):
     client.force_login(world.root)
     assert client.get(WHOAMI).status_code == 401
+
+
+@pytest.mark.parametrize("who", ["service_account", "human"])
+def test_a_valid_api_token_is_told_403_this_is_for_entities(client, world, entity, who):
+    """An API token is an identity, not an entity credential: 403 JSON saying so (issue 11:
+    a service account gets 403 on every non-runtime endpoint), no entity failure row."""
+    if who == "service_account":
+        _, _, token = service_account_create(project=world.acme, name="worker", environments=["production"],
+                                             actor=world.admin)
+    else:
+        _, token = token_create(user=world.admin, name="t")
+    ent, _ = entity
+    for method, url in (("get", WHOAMI), ("post", HEARTBEAT)):
+        for headers in ({}, {"HTTP_X_PLATOS_ENTITY": str(ent.pk)}):
+            r = getattr(client, method)(url, HTTP_AUTHORIZATION=f"Bearer {token}", **headers)
+            assert r.status_code == 403, (url, headers)
+            assert r.json()["detail"] == NOT_AN_ENTITY and token not in r.content.decode()
+    assert not AuditEvent.objects.filter(action__in=["entity.auth.failed", "token.auth.failed"]).exists()
+    assert ConnectedEntity.objects.get(pk=ent.pk).last_connected_at is None  # no heartbeat recorded
+
+
+def test_a_bad_or_disabled_api_token_on_an_entity_endpoint_stays_401(client, world):
+    account, _, token = service_account_create(project=world.acme, name="worker", environments=["production"],
+                                               actor=world.admin)
+    service_account_disable(account=account, actor=world.admin)
+    for presented in (token, "plt_" + "0" * 64):
+        r = client.get(WHOAMI, HTTP_AUTHORIZATION=f"Bearer {presented}")
+        assert r.status_code == 401 and "WWW-Authenticate" in r.headers
+    # Refused like any bad token: audited (and counted against the client address).
+    assert AuditEvent.objects.filter(action="token.auth.failed").count() == 2
 
 
 def test_regenerate_without_grace_invalidates_at_once(client, world, entity):

@@ -6,15 +6,15 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEvent
+from platos.mfa_device import EncryptedTOTPDevice
 from secrets_app.models import Project, ProjectMembership
 
 pytestmark = pytest.mark.django_db
 
 
-def code_for(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
+def code_for(device: EncryptedTOTPDevice, *, steps_ahead: int = 0) -> str:
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.time = time.time() + steps_ahead * device.step
     return f"{totp.token():0{device.digits}d}"
@@ -39,14 +39,14 @@ def test_superuser_must_enrol_then_reaches_the_admin(mfa_on, root):
     assert client.get("/agent/v1/auth/tokens/").json()["code"] == "mfa_required"  # the session API too
     page = client.get("/admin/mfa/enrol/")
     assert "no-store" in page["Cache-Control"]
-    device = TOTPDevice.objects.get(user=root, confirmed=False)
+    device = EncryptedTOTPDevice.objects.get(user=root, confirmed=False)
     assert "otpauth://totp/" in page.content.decode()
     wrong = "000000" if code_for(device) != "000000" else "111111"
     assert client.post("/admin/mfa/enrol/", {"code": wrong}).status_code == 200
     assert AuditEvent.objects.filter(action="admin.mfa.failed", actor="root").count() == 1
     device.refresh_from_db()
     assert device.throttling_failure_count == 1 and not device.confirmed  # django-otp backs off
-    TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_timestamp=None)  # as after the wait
+    EncryptedTOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_timestamp=None)  # as after the wait
     r = client.post("/admin/mfa/enrol/", {"code": code_for(device), "next": "/admin/"})
     assert r.status_code == 302 and r["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200

@@ -118,4 +118,4 @@ def test_a_staff_user_without_permissions_sees_no_figures(client, world):
 OWN_QUERIES = 8
 # Key status: one GROUP BY per encrypted column (the test app's included) and the canary reads.
 # A new encrypted column adds one: update this and the README figure.
-KEY_STATUS_QUERIES = 25  # one GROUP BY per encrypted column (env-var versions included), canaries, key age
+KEY_STATUS_QUERIES = 26  # one GROUP BY per encrypted column (env-var versions, TOTP seeds included), canaries, key age

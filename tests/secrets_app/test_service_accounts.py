@@ -141,3 +141,15 @@ def test_runtime_reads_are_throttled_per_account(world):
     assert [client.get(RUNTIME.format(env="production")).status_code for _ in range(3)] == [200, 200, 429]
     assert bearer(other).get(RUNTIME.format(env="production")).status_code == 200
     assert AuditEvent.objects.filter(action=AuditEvent.Action.AUTH_THROTTLED).count() == 1
+
+
+def test_account_rows_are_scoped_to_the_project_so_its_admins_read_them(world):
+    make_account(world)
+    row = AuditEvent.objects.get(action=AuditEvent.Action.SERVICE_ACCOUNT_CREATE)
+    assert (row.scope, row.project, row.project_id) == ("acme", "acme", world.acme.pk)
+    listed = client_for(world.admin).get("/agent/v1/monitoring/admin-audit", {"action": "service_account.create"})
+    assert listed.status_code == 200, listed.content
+    assert [r["project_id"] for r in listed.json()["results"]] == [world.acme.pk]
+    # beta's admin does not see acme's account rows.
+    other = client_for(world.outsider).get("/agent/v1/monitoring/admin-audit", {"action": "service_account.create"})
+    assert other.status_code == 200 and other.json()["results"] == []

@@ -117,9 +117,10 @@ def test_entity_bearer_and_api_token_do_not_swallow_each_other(ada):
     whoami, ref = "/agent/v1/entity/whoami", str(entity.pk)
     r = client.get(whoami, HTTP_X_PLATOS_ENTITY=ref, HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert r.status_code == 200 and r.json()["slug"] == "crm"
-    # A user's token on the entity endpoint: not an entity credential (401, no entity failure row).
+    # A user's token on the entity endpoint: a valid identity, not an entity credential
+    # (403 saying so, no entity failure row).
     r = client.get(whoami, HTTP_X_PLATOS_ENTITY=ref, HTTP_AUTHORIZATION=f"Bearer {token}")
-    assert r.status_code == 401
+    assert r.status_code == 403 and "connected entities" in r.json()["detail"]
     assert not AuditEvent.objects.filter(action="entity.auth.failed").exists()
     # An entity secret on a user endpoint: not a token (401, no token failure row).
     assert client.get(TOKENS, HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 401
