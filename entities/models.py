@@ -13,12 +13,13 @@ from django.db import models
 from django.utils import timezone
 
 from platos.core.fields import EncryptedTextField
+from platos.core.rowmodels import RowBoundModel
 from secrets_app.models import Environment, slug_validator
 
 SECRET_PREFIX_LENGTH = 8
 
 
-class ConnectedEntity(models.Model):
+class ConnectedEntity(RowBoundModel):
     """One connected entity in one environment.
 
     id: the public id an entity names itself with (``X-Platos-Entity``); a UUID so
@@ -35,6 +36,8 @@ class ConnectedEntity(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "active"
         DISABLED = "disabled", "disabled"
+
+    row_identity = ("id",)  # both secrets are bound to the entity (a UUID assigned before insert)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="connected_entities")

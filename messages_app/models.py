@@ -18,6 +18,7 @@ from django.db import models
 from django.utils import timezone
 
 from platos.core.fields import EncryptedJSONField, EncryptedTextField
+from platos.core.rowmodels import RowBoundModel
 
 KEYRING = "messages"
 
@@ -68,7 +69,7 @@ class Thread(models.Model):
         return self.environment.scope if self.environment_id else self.project.slug
 
 
-class Message(models.Model):
+class Message(RowBoundModel):
     """One message of a thread.
 
     ``sequence`` orders a thread: every new message, a new revision included, takes
@@ -87,6 +88,8 @@ class Message(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active"
         EDITED_OUT = "edited_out"
+
+    row_identity = ("id",)  # content is bound to the message (a UUID assigned before insert)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="messages")
@@ -116,9 +119,10 @@ class Message(models.Model):
         return f"{self.role} message #{self.sequence} r{self.revision} ({self.id})"
 
 
-class ToolCall(models.Model):
-    """A tool call made in a message; ``arguments`` and ``result`` are encrypted JSON."""
+class ToolCall(RowBoundModel):
+    """A tool call made in a message; ``arguments`` and ``result`` are encrypted JSON, bound to the call."""
 
+    row_identity = ("id",)
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="tool_calls")
     tool_name = models.CharField(max_length=200)
@@ -134,7 +138,7 @@ class ToolCall(models.Model):
         return f"{self.tool_name} call {self.call_id}"
 
 
-class SafetyEvent(models.Model):
+class SafetyEvent(RowBoundModel):
     """What a safety detector saw and did. ``detail``/``meta`` may quote the user: encrypted."""
 
     class Detector(models.TextChoices):
@@ -159,6 +163,8 @@ class SafetyEvent(models.Model):
         MEDIUM = "medium"
         HIGH = "high"
         CRITICAL = "critical"
+
+    row_identity = ("id",)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="safety_events")

@@ -49,7 +49,13 @@ class EncryptedTOTPDevice(TimestampMixin, ThrottlingMixin, Device):
     step, t0, digits, tolerance: the TOTP parameters (30 s, 0, 6 digits, one step either side).
     drift: steps the authenticator is known to be off by (updated when OTP_TOTP_SYNC is on).
     last_t: the time step of the last accepted code; only later steps verify (no replay).
+
+    Column-bound (pv1) on purpose: django-otp's ``Device`` gives it a database-assigned
+    integer id, unknown when the seed is sealed, and its own manager; a seed copied into
+    another column still does not decrypt there.
     """
+
+    row_identity = None
 
     key = EncryptedTextField(keyring="encryption", validators=[key_validator], default=default_key,
                              help_text="The hex-encoded secret key, encrypted at rest.")

@@ -15,20 +15,23 @@ from django.db import models
 
 from platos.core.fields import EncryptedTextField
 from platos.core.keys import KEYRING_VARIABLES
+from platos.core.rowmodels import RowBoundModel
 from platos.mfa_device import EncryptedTOTPDevice  # noqa: F401  (the admins' TOTP devices: platos app)
 
 CANARY_PLAINTEXT = "platos key canary v1"
 
 
-class KeyCanary(models.Model):
+class KeyCanary(RowBoundModel):
     """One row per keyring; only the column of that row's keyring is filled.
 
     keyring: the keyring's name (``encryption``, ``messages``), also the primary key
         (a text primary key: rotation handles non-integer keys too).
     encryption_canary / messages_canary: ``CANARY_PLAINTEXT`` encrypted under the
         named keyring. An encrypted field is bound to one keyring, hence one column
-        per keyring.
+        per keyring. Both are bound to the row's keyring (its primary key).
     """
+
+    row_identity = ("keyring",)
 
     keyring = models.CharField(
         max_length=32, primary_key=True, choices=[(name, name) for name in KEYRING_VARIABLES]

@@ -78,7 +78,8 @@ class EnvironmentVariableForm(forms.ModelForm):
         if self.instance.pk and not cleaned.get(SECRET_INPUT):
             # Keeping a value that cannot be decrypted (a lost key) is not possible:
             # say so on the form rather than failing in save_model.
-            stored = EnvironmentVariable.objects.only("value").get(pk=self.instance.pk).value
+            stored = EnvironmentVariable.objects.only("value", *EnvironmentVariable.row_identity).get(
+                pk=self.instance.pk).value
             if isinstance(stored, Undecryptable):
                 self.add_error(SECRET_INPUT, "The stored value cannot be decrypted; set a new value.")
         return cleaned

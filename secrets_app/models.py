@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from platos.core.fields import EncryptedTextField
+from platos.core.rowmodels import RowBoundModel
 
 slug_validator = RegexValidator(r"\A[a-z0-9][a-z0-9-]{0,62}\Z", "lowercase letters, digits and '-'")
 
@@ -76,13 +77,19 @@ env_name_validator = RegexValidator(
 )
 
 
-class EnvironmentVariable(models.Model):
+class EnvironmentVariable(RowBoundModel):
     """The one secret store: a named, encrypted value in one environment.
 
     Provider keys, skill secrets, user-tool secrets and background-operation env all
     live here; there is no other place in the code base where a secret value is stored.
     Written only through ``secrets_app.services``; read at runtime by ``ScopedEnvService``.
+
+    ``value`` is row-bound to (environment id, name, version): copied into another
+    environment's variable, another variable or another version it does not decrypt. An
+    environment belongs to exactly one project, so its id stands for project + environment.
     """
+
+    row_identity = ("environment", "name", "version")
 
     class Kind(models.TextChoices):
         PROVIDER_KEY = "provider_key", "provider key"
@@ -190,7 +197,7 @@ class Skill(models.Model):
         return self.slug
 
 
-class EnvironmentVariableVersion(models.Model):
+class EnvironmentVariableVersion(RowBoundModel):
     """A previous value of a variable, kept when the value changed (Vault KV v2's versions).
 
     ``version`` is the variable's version number while it held ``value``; ``created_at``
@@ -199,8 +206,11 @@ class EnvironmentVariableVersion(models.Model):
     rotation commands and ``key_status`` cover it through the field registry. It is NULL
     once destroyed (``destroyed_at``, as Vault's destroy: metadata stays) and when the
     replaced value could not be decrypted (nothing to keep). Only the newest
-    ``PLATOS_SECRET_VERSIONS_KEPT`` rows of a variable are kept.
+    ``PLATOS_SECRET_VERSIONS_KEPT`` rows of a variable are kept. ``value`` is row-bound to
+    (variable id, version): the pair is unique and known before the insert.
     """
+
+    row_identity = ("variable", "version")
 
     variable = models.ForeignKey(EnvironmentVariable, on_delete=models.CASCADE, related_name="versions")
     version = models.PositiveIntegerField()

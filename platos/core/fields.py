@@ -1,10 +1,10 @@
 """Encrypted model fields: every write path stores an envelope, every read decrypts.
 
 The context bound into each envelope is ``app_label.Model.field``, so a ciphertext
-copied into another column does not decrypt there. Encryption happens in
-``get_prep_value``, which Django calls for ``save()``, ``bulk_create``,
-``bulk_update`` (via ``Value(output_field=field)``), ``QuerySet.update()``, admin
-and model forms, ``loaddata`` and historical models in data migrations.
+copied into another column does not decrypt there. A field of a model that declares
+``row_identity`` is row-bound (pv2, ``platos.core.rowbound``): ``pre_save`` seals with
+the row, the model's ``from_db`` opens with it. Otherwise (and wherever no row is known:
+a historical model, a bare ``get_prep_value``) ``get_prep_value`` seals pv1.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from django.db import models
 from django.db.models.lookups import Exact, IsNull
 
 from platos.core.envelope import (
+    ROW_PREFIX,
     DecryptionError,
     decrypt,
     encrypt,
@@ -31,8 +32,10 @@ from platos.core.envelope import (
     token_key_id,
 )
 from platos.core.keys import KEYRING_VARIABLES
+from platos.core.rowbound import RowPending, Sealed, Undecryptable, seal
 
 logger = logging.getLogger("platos.crypto")
+
 
 def _check_unicode(text: str) -> None:
     try:
@@ -54,39 +57,6 @@ def loading_fixtures():
         yield
     finally:
         _loading_fixtures.reset(token)
-
-
-class Undecryptable:
-    """What an encrypted column reads as when its envelope cannot be decrypted.
-
-    It keeps the stored token so that saving the row again writes the same bytes
-    back (nothing is lost because another field of the row changed). It never
-    pretends to be text: ``str()`` raises the DecryptionError, so a caller that
-    forgot to handle it fails loudly instead of showing ciphertext or "".
-    """
-
-    __slots__ = ("token", "error")
-
-    def __init__(self, token: str, error: DecryptionError) -> None:
-        self.token = token
-        self.error = error
-
-    @property
-    def key_id(self) -> str | None:
-        return self.error.key_id
-
-    @property
-    def reason(self) -> str:
-        return self.error.reason
-
-    def __str__(self) -> str:
-        raise self.error
-
-    def __repr__(self) -> str:
-        return f"<Undecryptable {self.error.context} key_id={self.key_id}: {self.reason}>"
-
-    def __bool__(self) -> bool:
-        return True
 
 
 class _NullOnlyExact(Exact):
@@ -120,6 +90,7 @@ class EncryptedFieldMixin:
         # Computed once per model the field lands on (an abstract parent's copy gets its
         # own): it is read on every encrypt and decrypt.
         self._context = f"{cls._meta.label}.{self.name}"
+        self.row_bound = bool(getattr(cls, "row_identity", None))  # lost on historical models: pv1
 
     @property
     def context(self) -> str:
@@ -181,9 +152,18 @@ class EncryptedFieldMixin:
         self._loads(stored)
 
     # --- writes ---------------------------------------------------------------
+    row_bound = False
+
+    def pre_save(self, model_instance, add):
+        if self.row_bound:
+            return seal(self, model_instance)
+        return super().pre_save(model_instance, add)
+
     def get_prep_value(self, value):
         if value is None:
             return None
+        if type(value) is Sealed:
+            return value.token
         if isinstance(value, Undecryptable):
             return value.token  # write back exactly what was read
         if _loading_fixtures.get() and is_token(value):
@@ -196,17 +176,18 @@ class EncryptedFieldMixin:
         # as a decryption oracle by pasting a ciphertext read from the database.
         return encrypt(self._dumps(value), keyring=self.keyring, context=self.context)
 
-
     # --- reads ----------------------------------------------------------------
     def from_db_value(self, value, expression, connection):
         if value is None:
             return None
+        if self.row_bound and value.startswith(ROW_PREFIX):
+            return RowPending(value, self)  # opened by the model's from_db, with the row
         return self.decrypt_stored(value)
 
-    def decrypt_stored(self, value: str):
-        """Decrypt one stored value, or return Undecryptable. Used by rotation too."""
+    def decrypt_stored(self, value: str, row: str | None = None):
+        """Decrypt one stored value (read from the row ``row``), or return Undecryptable."""
         try:
-            text = decrypt(value, keyring=self.keyring, context=self.context)
+            text = decrypt(value, keyring=self.keyring, context=self.context, row=row)
         except DecryptionError as exc:
             if legacy_plaintext_readable(value):
                 text = value  # a row written before encryption was switched on
@@ -228,7 +209,7 @@ class EncryptedFieldMixin:
         # dumpdata (and Django's test-database serialisation) write an envelope, never
         # plaintext; loaddata stores it back as it is. A plaintext fixture is encrypted.
         value = self.value_from_object(obj)
-        return None if value is None else self.get_prep_value(value)
+        return None if value is None else self.get_prep_value(self.pre_save(obj, False))
 
     def to_python(self, value):
         return value  # never decrypts input (see get_prep_value)
@@ -274,7 +255,6 @@ class EncryptedJSONField(EncryptedFieldMixin, models.TextField):
 
     def _loads(self, text: str):
         return json.loads(text)
-
 
     def formfield(self, **kwargs):
         from django import forms

@@ -49,6 +49,14 @@ def _context(keyring: str) -> str:
     return KeyCanary._meta.get_field(KeyCanary.column_for(keyring)).context
 
 
+def _row(keyring: str) -> str:
+    """The canary row's identity (its keyring): a pv2 canary opens only in its own row."""
+    from platos.core.rowbound import spec_of
+    from platos.models import KeyCanary
+
+    return spec_of(KeyCanary).row_from_values(keyring=keyring)
+
+
 def _table_exists(using: str) -> bool:
     from platos.models import KeyCanary
 
@@ -86,7 +94,7 @@ def canary_state(keyring: str, *, using: str = DEFAULT_DB_ALIAS) -> CanaryState:
     if kid not in ring.keys:
         return CanaryState(keyring, "unknown key id", kid)
     try:
-        plain = decrypt(token, keyring=keyring, context=_context(keyring))
+        plain = decrypt(token, keyring=keyring, context=_context(keyring), row=_row(keyring))
     except DecryptionError:
         return CanaryState(keyring, "tampered", kid)
     return CanaryState(keyring, "ok" if plain == CANARY_PLAINTEXT else "tampered", kid)

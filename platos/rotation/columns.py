@@ -12,7 +12,18 @@ from dataclasses import dataclass
 
 from django.db import connections, transaction
 
-from platos.core.envelope import HEADER_LEN, KEY_ID_LEN, NONCE_BYTES, PREFIX, header
+from platos.core.envelope import (
+    HEADER_LEN,
+    KEY_ID_LEN,
+    NONCE_BYTES,
+    PREFIX,
+    PREFIXES,
+    ROW_PREFIX,
+    ROW_VERSION,
+    VERSION,
+    header,
+)
+from platos.core.rowbound import spec_of
 
 LEGACY = "legacy plaintext"
 # An envelope's header and its nonce in base64url (12 bytes = 16 characters exactly):
@@ -32,9 +43,17 @@ def shard_hash(text: str) -> int:
 
 def write_id(stored: str) -> str | None:
     """What identifies one write of an envelope (header + nonce); None for legacy plaintext."""
-    if stored.startswith(PREFIX) and len(stored) > WRITE_ID_LEN:
+    if stored.startswith(PREFIXES) and len(stored) > WRITE_ID_LEN:
         return stored[:WRITE_ID_LEN]
     return None
+
+
+def by_key_id(heads: dict[tuple[str, str], int]) -> dict[str, int]:
+    """Rows per key id of :meth:`Column.counts_by_head` (both versions together)."""
+    counts: dict[str, int] = {}
+    for (_version, kid), n in heads.items():
+        counts[kid] = counts.get(kid, 0) + n
+    return counts
 
 
 @dataclass(frozen=True)
@@ -57,6 +76,31 @@ class Column:
         return self.field.context
 
     @property
+    def row_bound(self) -> bool:
+        """Its values are sealed pv2 with their row's identity (else pv1, column-bound)."""
+        return getattr(self.field, "row_bound", False)  # (a plain column in the shard tests)
+
+    @property
+    def version(self) -> str:
+        """The envelope version a rotation leaves every row of this column in."""
+        return ROW_VERSION if self.row_bound else VERSION
+
+    def target_header(self, key_id: str) -> str:
+        """The head of a row that is done: this column's version under ``key_id``."""
+        return header(key_id, self.version)
+
+    def identity_columns(self) -> list[str]:
+        """Quoted columns of the row identity (empty for a column-bound column)."""
+        if not self.row_bound:
+            return []
+        qn = self.connection.ops.quote_name
+        return [qn(f.column) for f in spec_of(self.model).fields]
+
+    def row_of(self, raw_identity) -> str:
+        """The row text of identity values as the database returned them."""
+        return spec_of(self.model).row_from_db(raw_identity)
+
+    @property
     def label(self) -> str:
         return f"{self.model._meta.db_table}.{self.field.column}"
 
@@ -75,27 +119,33 @@ class Column:
             "SmallIntegerField", "PositiveIntegerField", "PositiveBigIntegerField",
         )
 
-    def counts_by_key_id(self) -> dict[str, int]:
-        """Rows per key id (``LEGACY`` for values that are not envelopes); NULLs are not counted."""
+    def counts_by_head(self) -> dict[tuple[str, str], int]:
+        """Rows per (version, key id) from the stored heads, in one query: ``(LEGACY, LEGACY)``
+        for values that are not envelopes; NULLs are not counted. Nothing is decrypted."""
         table, _, col = self.q()
+        envelope = f"substr({col}, 1, {len(PREFIX)}) IN (%s, %s) AND substr({col}, {HEADER_LEN}, 1) = ':'"
         sql = (
-            f"SELECT CASE WHEN substr({col}, 1, {len(PREFIX)}) = %s "  # noqa: S608
-            f"AND substr({col}, {HEADER_LEN}, 1) = ':' "
-            f"THEN substr({col}, {len(PREFIX) + 1}, {KEY_ID_LEN}) ELSE NULL END AS kid, COUNT(*) "
-            f"FROM {table} WHERE {col} IS NOT NULL GROUP BY 1"
+            f"SELECT CASE WHEN {envelope} THEN substr({col}, 1, {len(PREFIX) - 1}) ELSE NULL END AS v, "  # noqa: S608
+            f"CASE WHEN {envelope} THEN substr({col}, {len(PREFIX) + 1}, {KEY_ID_LEN}) ELSE NULL END AS kid, "
+            f"COUNT(*) FROM {table} WHERE {col} IS NOT NULL GROUP BY 1, 2"
         )
         with self.connection.cursor() as cursor:
-            cursor.execute(sql, [PREFIX])
+            cursor.execute(sql, [PREFIX, ROW_PREFIX, PREFIX, ROW_PREFIX])
             rows = cursor.fetchall()
-        return {(kid if kid is not None else LEGACY): n for kid, n in rows}
+        return {(v or LEGACY, kid or LEGACY): n for v, kid, n in rows}
+
+    def counts_by_key_id(self) -> dict[str, int]:
+        """Rows per key id (``LEGACY`` for values that are not envelopes); NULLs are not counted."""
+        return by_key_id(self.counts_by_head())
 
     def count_not_under(self, key_id: str) -> int:
+        """Rows not yet in this column's version under ``key_id`` (what a rotation leaves)."""
         table, _, col = self.q()
         with self.connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT COUNT(*) FROM {table} WHERE {col} IS NOT NULL "  # noqa: S608
                 f"AND substr({col}, 1, {HEADER_LEN}) <> %s",
-                [header(key_id)],
+                [self.target_header(key_id)],
             )
             return cursor.fetchone()[0]
 
@@ -119,8 +169,10 @@ class Column:
         raise NotImplementedError(f"--shard on {connection.vendor} with a non-integer primary key")
 
     def fetch_batch(self, *, after, limit: int, skip_key_id: str | None, shard: tuple[int, int] | None = None):
-        """Rows ``(pk, stored)`` with pk > after, not NULL, not already under ``skip_key_id``,
-        and (``shard=(index, count)``) only the rows of that shard."""
+        """Rows ``(pk, stored)`` with pk > after, not NULL, not already done under ``skip_key_id``
+        (:meth:`target_header`), and (``shard=(index, count)``) only the rows of that shard.
+        A row-bound column's rows are ``(pk, stored, row)``: ``row`` is the text of the row's
+        identity, which a pv2 envelope is opened and sealed with."""
         table, pk, col = self.q()
         where = [f"{col} IS NOT NULL"]
         params: list = []
@@ -130,18 +182,23 @@ class Column:
             params.extend(term_params)
         if skip_key_id is not None:
             where.append(f"substr({col}, 1, {HEADER_LEN}) <> %s")
-            params.append(header(skip_key_id))
+            params.append(self.target_header(skip_key_id))
         if after is not None:
             where.append(f"{pk} > %s")
             params.append(after)
+        identity = self.identity_columns()
         sql = (
-            f"SELECT {pk}, {col} FROM {table} WHERE {' AND '.join(where)} "  # noqa: S608
+            f"SELECT {', '.join([pk, col, *identity])} FROM {table} WHERE {' AND '.join(where)} "  # noqa: S608
             f"ORDER BY {pk} LIMIT %s"
         )
         params.append(limit)
         with self.connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchall()
+            rows = cursor.fetchall()
+        if not identity:
+            return rows
+        row_from_db = spec_of(self.model).row_from_db
+        return [(r[0], r[1], row_from_db(r[2:])) for r in rows]
 
     def compare_and_swap(self, changes: list[tuple[object, str, str]]) -> int:
         """Write ``new`` where the row still holds ``old``; return how many rows were written.

@@ -174,8 +174,9 @@ def _db_error(exc: Exception) -> str:
 
 def _header(plan: RotationPlan) -> str:
     result, shard = plan.result, plan.shard
+    verb = "re-sealing column-bound rows row-bound under" if result.reseal_only else "rotating to"
     return (
-        f"Keyring '{result.keyring}': rotating to key id {result.to_key_id} (writes), from "
+        f"Keyring '{result.keyring}': {verb} key id {result.to_key_id} (writes), from "
         f"{', '.join(result.from_key_ids) or 'no other key id'}"
         f"{' + legacy plaintext' if legacy_plaintext_allowed() else ''}; "
         f"{len(plan.columns)} columns, {plan.rows_pending} rows to rotate"
@@ -186,7 +187,7 @@ def _header(plan: RotationPlan) -> str:
 
 def _print_dry_run(result: RotationResult, out) -> None:
     for col in result.columns:
-        would = sum(n for kid, n in col.before.items() if kid != result.to_key_id)
+        would = col.pending
         counts = ", ".join(f"{kid}: {n}" for kid, n in sorted(col.before.items())) or "no rows"
         out.write(f"  {col.label}: {counts} -> would rotate {would}\n")
 

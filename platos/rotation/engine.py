@@ -81,7 +81,8 @@ class ColumnResult:
     changed: int = 0  # skipped: changed during the run (compare-and-swap lost, the edit won)
     failed: int = 0
     failures: list[tuple[object, str]] = field(default_factory=list)  # (pk, reason), capped
-    remaining: int = 0  # rows not under the next key when the run ended
+    remaining: int = 0  # rows not done (write key, column's version) when the run ended
+    pending: int = 0  # rows not done when the run started (the plan's count)
 
 
 @dataclass
@@ -95,6 +96,7 @@ class RotationResult:
     verified: bool = False
     verify_failures: int = 0
     seconds: float = 0.0  # the rotation pass, verify not included
+    reseal_only: bool = False  # no next key: the current key writes, column-bound rows are re-sealed
 
     def total(self, name: str) -> int:
         return sum(getattr(c, name) for c in self.columns)
@@ -211,6 +213,7 @@ def rotate_column(
 
 def _rotate_batches(column, writer, *, to_key_id, batch_size, shard, on_failure, result) -> None:
     keyring, context = column.keyring, column.context  # hoisted: this loop is the hot path
+    done, bound = column.target_header(to_key_id), column.row_bound
     after = None
     while True:
         rows = column.fetch_batch(
@@ -220,15 +223,16 @@ def _rotate_batches(column, writer, *, to_key_id, batch_size, shard, on_failure,
             return
         after = rows[-1][0]
         changes = []
-        for pk, stored in rows:
-            kid = token_key_id(stored)
-            if kid == to_key_id:  # the SQL filter already skips these
+        for item in rows:
+            pk, stored = item[0], item[1]
+            row = item[2] if bound else None  # a row-bound column: pv1 and pv2 alike come out pv2
+            if stored.startswith(done):  # the SQL filter already skips these
                 continue
             try:
-                if kid is not None:  # the usual row: re-seal the bytes, no text round trip
-                    new = rewrap(stored, keyring=keyring, context=context)
+                if token_key_id(stored) is not None:  # the usual row: re-seal the bytes, no text round trip
+                    new = rewrap(stored, keyring=keyring, context=context, row=row)
                 else:
-                    new = encrypt(_legacy_plaintext(column, stored), keyring=keyring, context=context)
+                    new = encrypt(_legacy_plaintext(column, stored), keyring=keyring, context=context, row=row)
             except (DecryptionError, ValueError) as exc:
                 reason = exc.reason if isinstance(exc, DecryptionError) else "not valid JSON"
                 result.failed += 1
@@ -240,23 +244,27 @@ def _rotate_batches(column, writer, *, to_key_id, batch_size, shard, on_failure,
         writer.submit(changes, len(rows))
 
 
-def verify_column(column: Column, *, key_id: str, batch_size: int, on_failure) -> int:
-    """Decrypt every row of the column; count (and report) rows not readable under ``key_id``."""
+def verify_column(column: Column, *, key_id: str | None, batch_size: int, on_failure) -> int:
+    """Decrypt every row of the column in its row; count (and report) rows that do not decrypt,
+    and (``key_id``) rows not in the column's version under that key."""
     failures = 0
     after = None
+    done = column.target_header(key_id) if key_id is not None else None
     while True:
         rows = column.fetch_batch(after=after, limit=batch_size, skip_key_id=None)
         if not rows:
             return failures
         after = rows[-1][0]
-        for pk, stored in rows:
-            kid = token_key_id(stored)
-            if kid != key_id:
+        for item in rows:
+            pk, stored = item[0], item[1]
+            if done is not None and not stored.startswith(done):
                 failures += 1
-                on_failure(column, pk, f"not under the next key (key id {kid or LEGACY})")
+                kid = token_key_id(stored)
+                on_failure(column, pk, f"not under the next key as {column.version} (key id {kid or LEGACY})")
                 continue
             try:
-                decrypt(stored, keyring=column.keyring, context=column.context)
+                decrypt(stored, keyring=column.keyring, context=column.context,
+                        row=item[2] if column.row_bound else None)
             except DecryptionError as exc:
                 failures += 1
                 on_failure(column, pk, exc.reason)

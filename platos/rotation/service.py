@@ -17,7 +17,7 @@ from django.db import DEFAULT_DB_ALIAS
 
 from platos.core.keys import KEYRING_VARIABLES
 from platos.rotation.canary import CanaryMismatch, canary_verify
-from platos.rotation.columns import LEGACY, Column
+from platos.rotation.columns import LEGACY, Column, by_key_id
 from platos.rotation.engine import (
     DEFAULT_BATCH_SIZE,
     ColumnResult,
@@ -46,15 +46,17 @@ class RotationPlan:
     shard: Shard
 
 
-def _check_can_start(keyring: str, using: str) -> None:
+def _no_next_key(keyring: str) -> RotationMisuse:
     cur_var, next_var = KEYRING_VARIABLES[keyring]
-    ring = settings.PLATOS_KEYRINGS[keyring]
-    if ring.next is None:
-        raise RotationMisuse(
-            f"{next_var} is not set: there is no key to rotate to. Set {next_var} to the new "
-            f"key (keep {cur_var} as it is), restart every process that uses the keys so new "
-            "writes use it, then run this command again. Nothing was written."
-        )
+    return RotationMisuse(
+        f"{next_var} is not set: there is no key to rotate to. Set {next_var} to the new "
+        f"key (keep {cur_var} as it is), restart every process that uses the keys so new "
+        "writes use it, then run this command again. (No row is column-bound or under another "
+        "key either: there is nothing to re-seal.) Nothing was written."
+    )
+
+
+def _check_canary(keyring: str, using: str) -> None:
     try:
         canary_verify(using=using, keyrings=[keyring])
     except CanaryMismatch as exc:
@@ -69,7 +71,12 @@ def key_rotation_plan(
     shard: Shard = Shard(),  # noqa: B008  (frozen dataclass: immutable default)
     using: str = DEFAULT_DB_ALIAS,
 ) -> RotationPlan:
-    """Check that ``keyring`` can be rotated to its next key and count what is left.
+    """Check that ``keyring`` can be rotated to its write key and count what is left.
+
+    A row is done when it is under the write key (the next key when one is set, else the
+    current one) in its column's version: pv2 for a row-bound column, pv1 for a
+    column-bound one. So without a next key a run still re-seals column-bound (pv1) rows
+    of row-bound columns as pv2; it refuses only when nothing is left to do.
 
     keyring: ``messages`` or ``encryption``. dry_run: marks the result as a dry run
     (the caller then does not call ``key_rotation_run``). shard: this worker's share.
@@ -77,17 +84,23 @@ def key_rotation_plan(
     """
     if batch_size < 1:
         raise RotationMisuse("--batch-size must be at least 1")
-    _check_can_start(keyring, using)
-    to_id = settings.PLATOS_KEYRINGS[keyring].next.id
+    ring = settings.PLATOS_KEYRINGS[keyring]
+    _check_canary(keyring, using)
+    to_id = ring.write.id
     columns = keyring_columns(keyring, using=using)
-    result = RotationResult(keyring=keyring, from_key_ids=[], to_key_id=to_id, dry_run=dry_run, shard=shard)
+    result = RotationResult(keyring=keyring, from_key_ids=[], to_key_id=to_id, dry_run=dry_run, shard=shard,
+                            reseal_only=ring.next is None)
     pending = 0
     seen_ids: set[str] = set()
     for column in columns:
-        col_result = ColumnResult(column.label, before=column.counts_by_key_id())
+        heads = column.counts_by_head()
+        col_result = ColumnResult(column.label, before=by_key_id(heads))
+        col_result.pending = sum(n for (v, kid), n in heads.items() if (v, kid) != (column.version, to_id))
         result.columns.append(col_result)
-        pending += sum(n for kid, n in col_result.before.items() if kid != to_id)
+        pending += col_result.pending
         seen_ids.update(kid for kid in col_result.before if kid not in (to_id, LEGACY))
+    if ring.next is None and not pending:
+        raise _no_next_key(keyring)
     result.from_key_ids = sorted(seen_ids)
     return RotationPlan(result=result, columns=columns, rows_pending=pending, batch_size=batch_size, shard=shard)
 

@@ -8,19 +8,22 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
 
 from audit.models import AuditEvent
-from platos.core.envelope import legacy_plaintext_allowed
+from platos.core.envelope import ROW_VERSION, VERSION, legacy_plaintext_allowed
 from platos.core.keys import KEYRING_VARIABLES
 from platos.rotation.canary import canary_state
-from platos.rotation.columns import LEGACY
-from platos.rotation.engine import keyring_columns
+from platos.rotation.columns import LEGACY, by_key_id
+from platos.rotation.engine import DEFAULT_BATCH_SIZE, keyring_columns, verify_column
 from secrets_app.key_age import key_age_report, key_age_warnings
 
 
-def key_status(*, using: str = DEFAULT_DB_ALIAS) -> dict[str, Any]:
-    """Per keyring: configured key ids, rows per key id per column, legacy rows, drop verdicts.
+def key_status(*, using: str = DEFAULT_DB_ALIAS, verify: bool = False) -> dict[str, Any]:
+    """Per keyring: configured key ids, rows per key id per column, legacy rows, drop verdicts,
+    and per column how many rows are column-bound (pv1) and row-bound (pv2).
 
-    Reads ciphertext heads only (SQL ``GROUP BY`` over the key id): nothing is decrypted
-    but the canary. Never holds key material: keys appear as their ids.
+    Reads ciphertext heads only (SQL ``GROUP BY`` over version and key id): nothing is
+    decrypted but the canary. ``verify``: also decrypt every row in its row (its identity
+    read with it) and count those that do not open there, per reason (a pv2 value moved
+    to another row, or altered, fails authentication). Never holds key material.
     """
     rings = []
     for name, ring in settings.PLATOS_KEYRINGS.items():
@@ -30,9 +33,19 @@ def key_status(*, using: str = DEFAULT_DB_ALIAS) -> dict[str, Any]:
             keys.append({"key_id": ring.next.id, "variable": next_var, "writes": True})
         columns = []
         totals: dict[str, int] = {}
+        bound_totals = {"column_bound": 0, "row_bound": 0}
         for column in keyring_columns(name, using=using):
-            counts = column.counts_by_key_id()
-            columns.append({"column": column.label, "context": column.context, "rows": counts})
+            heads = column.counts_by_head()
+            counts = by_key_id(heads)
+            entry = {"column": column.label, "context": column.context, "rows": counts,
+                     "row_bound_column": column.row_bound,
+                     "column_bound": sum(n for (v, _), n in heads.items() if v == VERSION),
+                     "row_bound": sum(n for (v, _), n in heads.items() if v == ROW_VERSION)}
+            if verify:
+                entry["verify"] = _verify(column)
+            columns.append(entry)
+            bound_totals["column_bound"] += entry["column_bound"] if column.row_bound else 0
+            bound_totals["row_bound"] += entry["row_bound"]
             for kid, n in counts.items():
                 totals[kid] = totals.get(kid, 0) + n
         configured = {k["key_id"] for k in keys}
@@ -58,12 +71,26 @@ def key_status(*, using: str = DEFAULT_DB_ALIAS) -> dict[str, Any]:
                     kid: n for kid, n in totals.items() if kid not in configured and kid != LEGACY
                 },
                 "safe_to_drop": verdicts,
+                # pv1 rows of row-bound columns: the rotation command re-seals them row-bound
+                "column_bound_rows": bound_totals["column_bound"],
+                "row_bound_rows": bound_totals["row_bound"],
                 "canary": {"status": canary.status, "key_id": canary.key_id},
                 "last_run": last_rotation_run(name),
             }
         )
     return {"keyrings": rings, "legacy_plaintext_mode": legacy_plaintext_allowed(),
             "key_age": key_age_report(using=using)}
+
+
+def _verify(column) -> dict[str, Any]:
+    """Decrypt every row of ``column`` in its row: how many do not open there, and why."""
+    reasons: dict[str, int] = {}
+
+    def failed(_column, _pk, reason: str) -> None:
+        reasons[reason] = reasons.get(reason, 0) + 1
+
+    verify_column(column, key_id=None, batch_size=DEFAULT_BATCH_SIZE, on_failure=failed)
+    return {"failed": sum(reasons.values()), "reasons": reasons}
 
 
 def last_rotation_run(keyring: str) -> dict[str, Any] | None:
@@ -101,8 +128,16 @@ def render_text(status: dict[str, Any]) -> str:
         lines.append(f"  canary: {canary['status']}{suffix}")
         for col in ring["columns"]:
             counts = ", ".join(f"{kid}: {n}" for kid, n in sorted(col["rows"].items())) or "no rows"
-            lines.append(f"  {col['column']}: {counts}")
+            bound = f" (column-bound {col['column_bound']}, row-bound {col['row_bound']})" if col[
+                "row_bound_column"] and col["rows"] else ""
+            lines.append(f"  {col['column']}: {counts}{bound}")
+            if "verify" in col:
+                why = ", ".join(f"{reason}: {n}" for reason, n in sorted(col["verify"]["reasons"].items()))
+                lines.append(f"    verify: {col['verify']['failed']} do not decrypt in their row"
+                             f"{f' ({why})' if why else ''}")
         lines.append(f"  legacy plaintext rows: {ring['legacy_plaintext_rows']}")
+        lines.append(f"  column-bound rows left: {ring['column_bound_rows']} (run the rotation command to re-seal "
+                     "them row-bound)" if ring["column_bound_rows"] else "  column-bound rows left: 0")
         run = ring["last_run"]
         if run is not None:
             again = ": nothing is lost, run the rotation command again" if run["state"] in (

@@ -247,7 +247,7 @@ def provider_key_test(*, key: ProviderKey, actor, request=None) -> dict[str, boo
     key = ProviderKey.objects.select_related("environment__project").get(pk=key.pk)
     variable = EnvironmentVariable.objects.filter(
         environment_id=key.environment_id, name=key.env_var_name
-    ).only("id", "value").first()
+    ).only("id", "value", *EnvironmentVariable.row_identity).first()
     exists = variable is not None and variable.value is not None
     result = {"exists": exists, "decryptable": exists and not isinstance(variable.value, Undecryptable)}
     del variable  # the decrypted value is not kept a moment longer than needed

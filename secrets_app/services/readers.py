@@ -36,7 +36,8 @@ class ScopedEnvService:
     @sensitive_variables("value")
     def get(*, environment: Environment, name: str) -> str:
         variable = (
-            EnvironmentVariable.objects.filter(environment=environment, name=name).only("id", "value").first()
+            EnvironmentVariable.objects.filter(environment=environment, name=name)
+            .only("id", "value", *EnvironmentVariable.row_identity).first()  # the row opens the value
         )
         owner = ProviderKey.objects.filter(environment=environment, env_var_name=name).first()
         if owner is not None and owner.status != ProviderKey.Status.ACTIVE:

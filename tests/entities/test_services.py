@@ -19,7 +19,7 @@ def test_create_stores_only_ciphertext_and_a_prefix(world, make_entity, raw_colu
     entity, secret = make_entity()
     assert len(secret) == 64 and int(secret, 16) >= 0
     raw = raw_column(ConnectedEntity, "service_secret", entity.pk.hex if raw_pk_is_hex() else entity.pk)
-    assert raw.startswith("pv1:") and secret not in raw
+    assert raw.startswith("pv2:") and secret not in raw  # row-bound (issue 13)
     assert ConnectedEntity.objects.get(pk=entity.pk).service_secret == secret
     assert entity.secret_prefix == secret[:8]
     row = AuditEvent.objects.get(action="entity.create")

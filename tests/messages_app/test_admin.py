@@ -53,7 +53,7 @@ def test_without_the_permission_only_metadata_is_shown(client, conversation):
         assert response.status_code == 200, url
         html = response.content.decode()
         assert MARK not in html, url
-        assert "pv1:" not in html, url
+        assert "pv1:" not in html and "pv2:" not in html, url
     html = client.get(f"/admin/messages_app/thread/{thread.pk}/change/").content.decode()
     assert "needs the view_message_plaintext permission" in html and "support chat" in html
     assert "pii" in client.get(f"/admin/messages_app/safetyevent/{event.pk}/change/").content.decode()
@@ -63,7 +63,7 @@ def test_with_the_permission_plaintext_is_shown_but_never_ciphertext(client, con
     thread, message, event = conversation
     client = staff_client(client, plaintext=True)
     html = {url: client.get(url).content.decode() for url in pages(*conversation)}
-    assert all("pv1:" not in page for page in html.values())
+    assert all("pv1:" not in page and "pv2:" not in page for page in html.values())
     assert secret("admin content") in html[pages(*conversation)[0]]
     message_page = html[pages(*conversation)[1]]
     assert secret("admin thinking") in message_page and secret("admin args") in message_page
@@ -77,7 +77,7 @@ def test_undecryptable_rows_show_an_error_not_ciphertext(client, thread):
     client = staff_client(client, plaintext=True)
     with override_settings(PLATOS_KEYRINGS=message_rings(K2)):
         html = client.get(f"/admin/messages_app/message/{message.pk}/change/").content.decode()
-    assert "cannot be decrypted" in html and "pv1:" not in html and MARK not in html
+    assert "cannot be decrypted" in html and "pv1:" not in html and "pv2:" not in html and MARK not in html
 
 
 def test_admin_is_read_only_and_refuses_filters_on_ciphertext(admin_client, conversation):
@@ -120,11 +120,11 @@ def test_tool_calls_have_a_read_only_section_with_plaintext_per_permission(clien
     hidden = staff_client(client, plaintext=False)
     assert hidden.get("/admin/messages_app/toolcall/").status_code == 200
     html = hidden.get(url).content.decode()
-    assert "lookup" in html and MARK not in html and "pv1:" not in html
+    assert "lookup" in html and MARK not in html and "pv1:" not in html and "pv2:" not in html
     assert hidden.get("/admin/messages_app/toolcall/add/").status_code == 403
     viewer = staff_client(client, plaintext=True)
     html = viewer.get(url).content.decode()
-    assert secret("admin args") in html and "pv1:" not in html and "<textarea" not in html
+    assert secret("admin args") in html and "pv1:" not in html and "pv2:" not in html and "<textarea" not in html
     [row] = AuditEvent.objects.filter(action="message.plaintext.view")
     assert (row.subject_type, row.subject_id) == ("tool_call", str(call.pk))
 

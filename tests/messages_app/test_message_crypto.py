@@ -36,7 +36,8 @@ def assert_ciphertext(raw_column, model, field, pk, *plaintexts, key_id=None):
 def list_messages(api, thread, **params):
     response = api.get(f"/agent/v1/threads/{thread.pk}/messages/", params)
     assert response.status_code == 200, response.content
-    assert "pv1:" not in response.content.decode()  # never ciphertext
+    body = response.content.decode()
+    assert "pv1:" not in body and "pv2:" not in body  # never ciphertext
     return response.json()["results"]
 
 

@@ -92,7 +92,9 @@ def test_a_failure_without_a_key_id_says_unknown():
     ("token", "reason", "key_id"),
     [
         ("", "not an envelope", None),
-        ("pv2:531a7056e8f2:AAAA", "not an envelope", None),
+        ("pv3:531a7056e8f2:AAAA", "not an envelope", None),  # an unknown version tag
+        ("pv2:531a7056e8f2:AAAA", "row-bound envelope read without its row", "531a7056e8f2"),
+        ("pv2:000000000000:AAAA", "key id not configured", "000000000000"),
         ("pv1:531a7056e8f2-AAAA", "not an envelope", None),
         ("pv1:531a7056e8f2", "not an envelope", None),
         ("pv1:000000000000:AAAA", "key id not configured", "000000000000"),
@@ -203,7 +205,7 @@ def test_token_helpers():
     assert envelope.header("531a7056e8f2") == "pv1:531a7056e8f2:"
     assert token_key_id(X31) == "531a7056e8f2"
     junks = (None, "", "pv1:531a7056e8f2", "pv1:531a7056e8f2:", "pv1:531a7056e8f2-AAAA", "pv1:531A7056E8F2:AAAA",
-             "pv2:531a7056e8f2:A")
+             "pv3:531a7056e8f2:A")
     for junk in junks:
         assert token_key_id(junk) is None
         assert not envelope.is_token(junk)

@@ -23,7 +23,7 @@ def test_each_shard_fetches_only_its_own_rows(use_keys, monkeypatch):
 
     def counting(self, **kwargs):
         rows = real(self, **kwargs)
-        fetched.setdefault(self.label, []).extend(pk for pk, _ in rows)
+        fetched.setdefault(self.label, []).extend(pk for pk, *_ in rows)
         return rows
 
     monkeypatch.setattr(Column, "fetch_batch", counting)
@@ -42,7 +42,7 @@ def _partition(column: Column, count: int) -> list[set]:
     shards = []
     for k in range(1, count + 1):
         rows = column.fetch_batch(after=None, limit=10_000, skip_key_id=None, shard=(k, count))
-        shards.append({pk for pk, _ in rows})
+        shards.append({pk for pk, *_ in rows})
     return shards
 
 

@@ -6,6 +6,7 @@ from django.db import IntegrityError, connection, transaction
 
 from audit.models import AuditEvent
 from platos.core.envelope import decrypt
+from platos.core.rowbound import spec_of
 from secrets_app.boundaries import BoundaryError
 from secrets_app.models import EnvironmentVariable, ProviderKey
 from secrets_app.services import (
@@ -40,8 +41,9 @@ def test_create_stores_the_secret_only_as_ciphertext_in_the_store(world, raw_col
     var = EnvironmentVariable.objects.get(name=key.env_var_name)
     assert var.kind == "provider_key" and var.version == 1
     raw = raw_column(EnvironmentVariable, "value", var.pk)
-    assert raw.startswith("pv1:") and OPENAI_KEY not in raw
-    assert decrypt(raw, keyring="encryption", context=CONTEXT) == OPENAI_KEY
+    assert raw.startswith("pv2:") and OPENAI_KEY not in raw  # row-bound (issue 13)
+    row = spec_of(EnvironmentVariable).row_of(var)
+    assert decrypt(raw, keyring="encryption", context=CONTEXT, row=row) == OPENAI_KEY
     # The metadata row holds no secret in any column.
     row = ProviderKey.objects.filter(pk=key.pk).values().get()
     assert OPENAI_KEY not in repr(row)
@@ -84,10 +86,11 @@ def test_rotate_leaves_the_old_value_unreadable(world, raw_column):
     assert new_token != old_token
     # Nothing stored anywhere in the table still decrypts to the old value.
     with connection.cursor() as cur:
-        cur.execute("SELECT value FROM secrets_app_environmentvariable WHERE value IS NOT NULL")
-        stored = [row[0] for row in cur.fetchall()]
-    assert old_token not in stored
-    assert OPENAI_KEY not in [decrypt(t, keyring="encryption", context=CONTEXT) for t in stored]
+        cur.execute("SELECT value, environment_id, name, version FROM secrets_app_environmentvariable "
+                    "WHERE value IS NOT NULL")
+        stored = [(row[0], spec_of(EnvironmentVariable).row_from_db(row[1:])) for row in cur.fetchall()]
+    assert old_token not in [token for token, _ in stored]
+    assert OPENAI_KEY not in [decrypt(t, keyring="encryption", context=CONTEXT, row=row) for t, row in stored]
     assert actions()[-1] == "provider_key.rotate"
     rotate_row = AuditEvent.objects.get(action="provider_key.rotate")
     assert rotate_row.extra["version"] == 2 and rotate_row.key == key.env_var_name

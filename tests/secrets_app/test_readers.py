@@ -157,7 +157,9 @@ def test_scoped_env_service_is_scoped_and_reads_fresh(world):
     with pytest.raises(BoundaryError):
         ScopedEnvService.get(environment=world.prod, name="TOOL_TOKEN")
     assert ScopedEnvService.get(environment=world.staging, name="TOOL_TOKEN") == "staging-value-123"
-    EnvironmentVariable.objects.filter(name="TOOL_TOKEN").update(value="changed-value-456")
+    changed = EnvironmentVariable.objects.get(name="TOOL_TOKEN")  # (update() of a row-bound value is refused)
+    changed.value = "changed-value-456"
+    changed.save()
     assert ScopedEnvService.get(environment=world.staging, name="TOOL_TOKEN") == "changed-value-456"
 
 

@@ -9,6 +9,9 @@ from platos.core.fields import EncryptedJSONField, EncryptedTextField
 
 
 class Note(models.Model):
+    """Column-bound on purpose (pv1): the field and rotation tests of the first version."""
+
+    row_identity = None
     label = models.CharField(max_length=50, blank=True)
     body = EncryptedTextField(keyring="messages", null=True, blank=True)
     other = EncryptedTextField(keyring="messages", null=True, blank=True)
