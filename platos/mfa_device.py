@@ -12,6 +12,7 @@ encrypted column. django-otp discovers it as it discovers any ``Device`` subclas
 
 from __future__ import annotations
 
+import logging
 import time
 from base64 import b32encode
 from binascii import unhexlify
@@ -20,11 +21,14 @@ from urllib.parse import quote, urlencode
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.models import Device, DeviceManager, ThrottlingMixin, TimestampMixin
 from django_otp.oath import TOTP
 from django_otp.util import hex_validator, random_hex
 
-from platos.core.fields import EncryptedTextField
+from platos.core.fields import EncryptedTextField, Undecryptable
+from platos.core.rowmodels import RowBoundModel, RowBoundQuerySet
+
+logger = logging.getLogger("platos.mfa")
 
 
 def default_key() -> str:
@@ -42,7 +46,11 @@ def key_validator(value) -> None:
         raise ValidationError("The key must be at most 40 bytes.", code="invalid")
 
 
-class EncryptedTOTPDevice(TimestampMixin, ThrottlingMixin, Device):
+class RowBoundDeviceManager(DeviceManager.from_queryset(RowBoundQuerySet)):
+    """django-otp's device manager (``devices_for_user``) over the row-bound queryset."""
+
+
+class EncryptedTOTPDevice(TimestampMixin, ThrottlingMixin, RowBoundModel, Device):
     """A TOTP device as django-otp's ``TOTPDevice`` (same fields, same rules), seed encrypted.
 
     key: the hex-encoded seed, stored as an envelope under ``ENCRYPTION_KEY``.
@@ -50,12 +58,17 @@ class EncryptedTOTPDevice(TimestampMixin, ThrottlingMixin, Device):
     drift: steps the authenticator is known to be off by (updated when OTP_TOTP_SYNC is on).
     last_t: the time step of the last accepted code; only later steps verify (no replay).
 
-    Column-bound (pv1) on purpose: django-otp's ``Device`` gives it a database-assigned
-    integer id, unknown when the seed is sealed, and its own manager; a seed copied into
-    another column still does not decrypt there.
+    Row-bound (pv2) to its owner (``row_identity = ("user",)``): the seed's envelope names
+    the user whose device it is. Someone who can write the table cannot paste the envelope
+    of a seed they know (their own device's) into an admin's device row and pass that
+    admin's second factor: it does not decrypt there. (The id would not do: the database
+    assigns it on insert, after the seed is sealed.) The manager is django-otp's, over the
+    row-bound queryset, so ``devices_for_user`` and the update guards both hold.
     """
 
-    row_identity = None
+    row_identity = ("user",)
+
+    objects = RowBoundDeviceManager()
 
     key = EncryptedTextField(keyring="encryption", validators=[key_validator], default=default_key,
                              help_text="The hex-encoded secret key, encrypted at rest.")
@@ -83,6 +96,13 @@ class EncryptedTOTPDevice(TimestampMixin, ThrottlingMixin, Device):
         """django-otp's TOTP verification: throttled, drift-synced, each time step accepted once."""
         allowed, _ = self.verify_is_allowed()
         if not allowed:
+            return False
+        if isinstance(self.key, Undecryptable):
+            # Fail closed, not a 500: the seed was moved here from another row, tampered
+            # with, or is under a key id that is not configured. Deleting the device lets
+            # its owner enrol again.
+            logger.warning("TOTP device %s: seed cannot be decrypted (%s); code refused",
+                           self.pk, self.key.reason)
             return False
         try:
             token = int(token)

@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
 from platos.core.envelope import get_keyring, is_token, token_key_id
+from platos.core.fields import Undecryptable
 from platos.mfa_device import EncryptedTOTPDevice
 from tests.platos.test_admin_mfa import code_for
 
@@ -83,7 +84,7 @@ def test_enrolment_stores_an_envelope_and_no_seed_reaches_the_table_or_the_sql_l
         assert r.status_code == 302 and r["Location"] == "/admin/"
     stored = stored_key(device.pk)
     assert is_token(stored) and token_key_id(stored) == get_keyring("encryption").write.id
-    assert stored.startswith("pv1:")
+    assert stored.startswith("pv2:")  # row-bound to its owner
     assert_no_seed(device_table_text(), device.key, "the device table")
     assert_no_seed([q["sql"] for q in queries.captured_queries], device.key, "an SQL statement")
     assert_no_seed([caplog.text], device.key, "the DEBUG SQL log")
@@ -99,6 +100,21 @@ def test_the_envelope_is_bound_to_its_column(root):
     field = EncryptedTOTPDevice._meta.get_field("key")
     assert field.keyring == "encryption" and field.context == "platos.EncryptedTOTPDevice.key"
     assert_no_seed(device_table_text(), SEED, "the device table")
+
+
+def test_a_seed_copied_into_another_admins_device_does_not_decrypt_there(root):
+    """Someone who can write the table pastes the envelope of a seed they know (their own device's)
+    into an admin's device row: it is bound to its owner, so the admin's device cannot verify with it."""
+    mallory = get_user_model().objects.create_user(username="mallory", is_staff=True)
+    theirs = EncryptedTOTPDevice.objects.create(user=mallory, name="phone", key=SEED)
+    admins = EncryptedTOTPDevice.objects.create(user=root, name="phone")
+    table = connection.ops.quote_name(EncryptedTOTPDevice._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET key = %s WHERE id = %s", [stored_key(theirs.pk), admins.pk])
+    moved = EncryptedTOTPDevice.objects.get(pk=admins.pk)
+    assert isinstance(moved.key, Undecryptable)  # the placeholder, never the seed
+    assert not moved.verify_token(code_for(theirs))  # refused, not a crash
+    assert EncryptedTOTPDevice.objects.get(pk=theirs.pk).key == SEED  # where it belongs it still opens
 
 
 def test_rfc_6238_vector(root, monkeypatch):
@@ -151,7 +167,8 @@ def test_the_admin_lists_devices_without_the_seed(admin_client, admin_user):
     for url, response in pages.items():
         assert response.status_code == 200, url
         assert_no_seed([response.content.decode()], SEED, url)
-        assert "pv1:" not in response.content.decode(), url  # nor its envelope
+        html = response.content.decode()
+        assert "pv1:" not in html and "pv2:" not in html, url  # nor its envelope
     assert "phone" in pages[base].content.decode()
     [keys] = [app for app in pages["/admin/"].context["app_list"] if app["app_label"] == "platos"]
     assert [m["name"] for m in keys["models"]] == ["Keys", "TOTP devices"]  # the Keys page first
