@@ -7,7 +7,6 @@ quoted identifiers of the registry's fields; values always go through parameters
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 
 from django.db import connections, transaction
@@ -175,33 +174,7 @@ class Column:
             return written
 
     def _compare_and_swap_postgresql(self, cursor, changes) -> int:
-        """COPY the batch into a session temp table, then one joined UPDATE.
+        """Binary COPY into a session temp table, then one joined UPDATE (``pg_write``)."""
+        from platos.rotation.pg_write import compare_and_swap_postgresql
 
-        Measured on this project's benchmark: COPY costs a tenth of the client CPU of a
-        ``VALUES`` list with 3 placeholders per row (psycopg parses and quotes those in
-        Python), which matters because the crypto shares that CPU. The pk range of the
-        batch lets the planner use the primary key index instead of scanning the table.
-        """
-        table, pk, col = self.q()
-        connection = self.connection
-        pk_type = self.model._meta.pk.db_type(connection)
-        scratch = connection.ops.quote_name("platos_rotation_cas_" + re.sub(r"[^a-z0-9]+", "_", pk_type.lower()))
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {scratch} (pk {pk_type}, head text, old text, new text) "
-            "ON COMMIT DELETE ROWS"
-        )
-        # No DELETE first: ON COMMIT DELETE ROWS empties it at commit, and a batch that
-        # failed mid-way rolled its rows back with its transaction. An envelope sends
-        # only its head (header + nonce, 33 characters), legacy plaintext its whole value.
-        with cursor.cursor.copy(f"COPY {scratch} (pk, head, old, new) FROM STDIN") as copy:
-            for pk_value, old, new in changes:
-                head = write_id(old)
-                copy.write_row((pk_value, head, None if head else old, new))
-        pks = [change[0] for change in changes]
-        cursor.execute(
-            f"UPDATE {table} AS t SET {col} = v.new FROM {scratch} AS v "  # noqa: S608
-            f"WHERE t.{pk} = v.pk AND t.{pk} BETWEEN %s AND %s AND CASE WHEN v.head IS NULL "
-            f"THEN t.{col} = v.old ELSE substr(t.{col}, 1, {WRITE_ID_LEN}) = v.head END",
-            [min(pks), max(pks)],
-        )
-        return cursor.rowcount
+        return compare_and_swap_postgresql(self, cursor, changes)

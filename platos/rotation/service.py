@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
 
 from platos.core.keys import KEYRING_VARIABLES
+from platos.rotation import counts
 from platos.rotation.canary import CanaryMismatch, canary_verify
 from platos.rotation.columns import LEGACY, Column
 from platos.rotation.engine import (
@@ -81,15 +82,22 @@ def key_rotation_plan(
     to_id = settings.PLATOS_KEYRINGS[keyring].next.id
     columns = keyring_columns(keyring, using=using)
     result = RotationResult(keyring=keyring, from_key_ids=[], to_key_id=to_id, dry_run=dry_run, shard=shard)
+    result.columns = [ColumnResult(column.label) for column in columns]
+    for group in counts.by_table(columns):  # one scan per table, this shard's rows only
+        for i, before in zip(group, counts.counts_by_key_id([columns[i] for i in group], shard=_sql(shard)),
+                             strict=True):
+            result.columns[i].before = before
     pending = 0
     seen_ids: set[str] = set()
-    for column in columns:
-        col_result = ColumnResult(column.label, before=column.counts_by_key_id())
-        result.columns.append(col_result)
+    for col_result in result.columns:
         pending += sum(n for kid, n in col_result.before.items() if kid != to_id)
         seen_ids.update(kid for kid in col_result.before if kid not in (to_id, LEGACY))
     result.from_key_ids = sorted(seen_ids)
     return RotationPlan(result=result, columns=columns, rows_pending=pending, batch_size=batch_size, shard=shard)
+
+
+def _sql(shard: Shard) -> tuple[int, int] | None:
+    return (shard.index, shard.count) if shard.count > 1 else None
 
 
 def _ignore(*args) -> None:
@@ -114,12 +122,16 @@ def key_rotation_run(
     result = plan.result
     to_id = result.to_key_id
     started = time.monotonic()
-    for column, col_result in zip(plan.columns, result.columns, strict=True):
-        rotate_column(
-            column, to_key_id=to_id, batch_size=plan.batch_size, shard=plan.shard,
-            on_batch=on_batch, on_failure=on_failure, result=col_result,
-        )
-        col_result.remaining = column.count_not_under(to_id)
+    for group in counts.by_table(plan.columns):
+        for i in group:
+            rotate_column(
+                plan.columns[i], to_key_id=to_id, batch_size=plan.batch_size, shard=plan.shard,
+                on_batch=on_batch, on_failure=on_failure, result=result.columns[i],
+            )
+        # Once the table's columns are done: one scan counts what is left in all of them.
+        left = counts.count_not_under([plan.columns[i] for i in group], to_id, shard=_sql(plan.shard))
+        for i, n in zip(group, left, strict=True):
+            result.columns[i].remaining = n
     result.seconds = time.monotonic() - started
     if verify:
         result.verified = True
