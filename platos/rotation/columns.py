@@ -119,7 +119,41 @@ class Column:
 
     def fetch_batch(self, *, after, limit: int, skip_key_id: str | None, shard: tuple[int, int] | None = None):
         """Rows ``(pk, stored)`` with pk > after, not NULL, not already under ``skip_key_id``,
-        and (``shard=(index, count)``) only the rows of that shard."""
+        and (``shard=(index, count)``) only the rows of that shard. ``[]``: nothing left.
+
+        A shard reads window by window: the next ``limit * count`` pks after ``after`` (two
+        index-only lookups), then its own rows among them by a pk range. Without the range
+        PostgreSQL cannot estimate the shard filter (it guesses 0.5% of rows match) and plans
+        each batch as a seq scan of the whole table and a sort, so every shard read every row
+        for every batch. The window skips at most ``limit * count`` index entries: each batch
+        costs its own size, never the table's.
+        """
+        if shard is None or shard[1] <= 1:
+            return self._select(after=after, upper=None, limit=limit, skip_key_id=skip_key_id, shard=None)
+        window = limit * shard[1]
+        while True:
+            edge, top = self._window_edge(after, window)
+            if top is None:  # no row at all
+                return []
+            upper = top if edge is None else edge  # fewer than a window left: up to the last pk
+            rows = self._select(after=after, upper=upper, limit=limit, skip_key_id=skip_key_id, shard=shard)
+            if rows or edge is None:
+                return rows
+            after = edge  # a window without a row of this shard (or all rotated): the next one
+
+    def _window_edge(self, after, window: int):
+        """(the pk ``window`` rows after ``after`` or None if fewer are left, the largest pk)."""
+        table, pk, _ = self.q()
+        lower, params = (f"WHERE {pk} > %s", [after]) if after is not None else ("", [])
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT (SELECT {pk} FROM {table} {lower} ORDER BY {pk} LIMIT 1 OFFSET %s), "  # noqa: S608
+                f"(SELECT {pk} FROM {table} ORDER BY {pk} DESC LIMIT 1)",  # (no max(uuid) in PostgreSQL)
+                [*params, window - 1],
+            )
+            return cursor.fetchone()
+
+    def _select(self, *, after, upper, limit: int, skip_key_id: str | None, shard: tuple[int, int] | None):
         table, pk, col = self.q()
         where = [f"{col} IS NOT NULL"]
         params: list = []
@@ -133,6 +167,9 @@ class Column:
         if after is not None:
             where.append(f"{pk} > %s")
             params.append(after)
+        if upper is not None:
+            where.append(f"{pk} <= %s")
+            params.append(upper)
         sql = (
             f"SELECT {pk}, {col} FROM {table} WHERE {' AND '.join(where)} "  # noqa: S608
             f"ORDER BY {pk} LIMIT %s"
