@@ -179,7 +179,7 @@ class Column:
             cursor.execute(sql, params)
             return cursor.fetchall()
 
-    def compare_and_swap(self, changes: list[tuple[object, str, str]], prepared: str | None = None) -> int:
+    def compare_and_swap(self, changes: list[tuple[object, str, str]]) -> int:
         """Write ``new`` where the row still holds ``old``; return how many rows were written.
 
         ``changes`` is ``[(pk, old, new), ...]``. A row edited since it was read no
@@ -188,7 +188,6 @@ class Column:
         of the column draws a fresh random 96-bit nonce, so any other write changes them
         (the only writes that keep them write back the very same token: loaddata, or an
         Undecryptable saved as it was read). Legacy plaintext is compared whole.
-        ``prepared``: the batch as COPY text (``pg_write.copy_text``), PostgreSQL only.
         """
         if not changes:
             return 0
@@ -198,7 +197,7 @@ class Column:
         # it makes the batch one transaction (the scratch table lives until commit).
         with transaction.atomic(using=self.using, savepoint=False), connection.cursor() as cursor:
             if connection.vendor == "postgresql" and hasattr(cursor.cursor, "copy"):
-                return self._compare_and_swap_postgresql(cursor, changes, prepared)
+                return self._compare_and_swap_postgresql(cursor, changes)
             written = 0
             by_head = [(new, pk_value, head) for pk_value, old, new in changes if (head := write_id(old))]
             whole = [(new, pk_value, old) for pk_value, old, new in changes if write_id(old) is None]
@@ -211,8 +210,8 @@ class Column:
                     written += cursor.rowcount
             return written
 
-    def _compare_and_swap_postgresql(self, cursor, changes, prepared=None) -> int:
-        """COPY into a session temp table, then one joined UPDATE (``pg_write``)."""
+    def _compare_and_swap_postgresql(self, cursor, changes) -> int:
+        """Binary COPY into a session temp table, then one joined UPDATE (``pg_write``)."""
         from platos.rotation.pg_write import compare_and_swap_postgresql
 
-        return compare_and_swap_postgresql(self, cursor, changes, prepared)
+        return compare_and_swap_postgresql(self, cursor, changes)

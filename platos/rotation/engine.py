@@ -25,7 +25,6 @@ from platos.core.envelope import (
 )
 from platos.core.fields import encrypted_fields
 from platos.rotation.columns import LEGACY, Column, shard_hash
-from platos.rotation.pg_write import copy_text
 
 # Rows per batch and per transaction. 4000 rows of ~0.5-2 KB is a few MB in memory and
 # a few ms of row locks per batch; measured ~20% faster than 1000 (fewer round trips).
@@ -161,15 +160,13 @@ class _Writer:
     # a synchronous commit written after the last batch, so a run reported finished is on
     # disk, and key_status counts what the table really holds. README, "Key rotation".
     async_commit = True
-    # The batch's COPY text is built in the caller's thread (see pg_write.copy_text).
-    prebuild_copy = True
 
-    def _write(self, changes, rows_read: int, prepared: str | None = None) -> None:
+    def _write(self, changes, rows_read: int) -> None:
         with transaction.atomic(using=self.column.using):
             if self.threaded and self.async_commit:
                 with self.column.connection.cursor() as cursor:
                     cursor.execute("SET LOCAL synchronous_commit TO off")
-            written = self.column.compare_and_swap(changes, prepared)
+            written = self.column.compare_and_swap(changes)
         self.result.rotated += written
         self.result.changed += len(changes) - written
         self.on_batch(rows_read)
@@ -191,8 +188,7 @@ class _Writer:
             return
         if self.error is not None:
             self.close()
-        prepared = copy_text(self.column, changes) if self.prebuild_copy and changes else None
-        self.queue.put((changes, rows_read, prepared))
+        self.queue.put((changes, rows_read))
 
     def close(self) -> None:
         if self.threaded and self.thread.is_alive():

@@ -25,32 +25,7 @@ def binary_pk_oid(raw_cursor, pk_type: str) -> int | None:
         return None
 
 
-def copy_text(column, changes) -> str | None:
-    """The batch as COPY text rows ``pk<TAB>head<TAB>new``, or None (then rows go one by one).
-
-    Built by the thread that re-sealed the batch (``_Writer.submit``), so the writer
-    thread, whose COPY and UPDATE are the pipeline's critical path, only sends it. Only
-    for integer pks and envelopes on both sides: the envelope alphabet (``pv1``, hex
-    key ids, base64url, ``:``) and decimal integers need no COPY escaping, and the count
-    of separators proves it (any tab, newline, backslash, CR or NUL in a value: None).
-    """
-    if not column.integer_pk:
-        return None
-    parts = []
-    for pk_value, old, new in changes:
-        head = write_id(old)
-        if head is None or type(pk_value) is not int:
-            return None
-        parts.append(f"{pk_value}\t{head}\t{new}\n")
-    text = "".join(parts)
-    if text.count("\t") != 2 * len(changes) or text.count("\n") != len(changes) or any(
-        c in text for c in "\\\r\0"
-    ):
-        return None
-    return text
-
-
-def compare_and_swap_postgresql(column, cursor, changes, prepared: str | None = None) -> int:
+def compare_and_swap_postgresql(column, cursor, changes) -> int:
     """COPY the batch into a session temp table, then one joined UPDATE (the compare-and-swap).
 
     The usual batch (every old value an envelope) COPYs only ``(pk, head, new)`` in
@@ -78,12 +53,8 @@ def compare_and_swap_postgresql(column, cursor, changes, prepared: str | None = 
     text = raw.adapters.types.get_oid("text")
     names = "(pk, head, old, new)" if whole else "(pk, head, new)"
     fmt = " (FORMAT BINARY)" if pk_oid is not None else ""
-    if prepared is not None:  # (pk, head, new) as COPY text, built by the re-sealing thread
-        whole, names, fmt = False, "(pk, head, new)", ""
     with raw.copy(f"COPY {scratch} {names} FROM STDIN{fmt}") as copy:
-        if prepared is not None:
-            copy.write(prepared)
-        elif whole:
+        if whole:
             if pk_oid is not None:
                 copy.set_types([pk_oid, text, text, text])
             for pk_value, head, old, new in rows:

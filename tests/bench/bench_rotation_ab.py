@@ -11,10 +11,8 @@ the writer's backend and of the reader's backend (from /proc, Linux only). CPU p
 less sensitive to a shared machine than rows/s: read both, with their spread.
 
 Variants (``+`` combines): ``new`` (as shipped), ``text-copy`` (the previous write path:
-text COPY of (pk, head, old, new) formatted row by row in the writer thread),
-``per-row-copy`` (binary COPY rows formatted one by one in the writer thread instead of
-the COPY text built by the re-sealing thread), ``sync-commit`` (batches wait for the WAL flush),
-``bN`` (batch size N), ``siN`` (the writer's GIL switch interval, N × 0.1 ms).
+text COPY of (pk, head, old, new)), ``sync-commit`` (batches wait for the WAL flush),
+``bN`` (batch size N).
 """
 
 from __future__ import annotations
@@ -40,7 +38,7 @@ def proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / HZ
 
 
-def text_copy_cas(column, cursor, changes, prepared=None) -> int:
+def text_copy_cas(column, cursor, changes) -> int:
     """The write path before binary COPY (commit 4aba7c8 and later): text COPY of 4 columns."""
     from platos.rotation.columns import WRITE_ID_LEN, write_id
 
@@ -86,13 +84,8 @@ def variant(name: str):
             continue
         if part == "text-copy":
             stack.enter_context(patched(pg_write, "compare_and_swap_postgresql", text_copy_cas))
-            stack.enter_context(patched(engine._Writer, "prebuild_copy", False))
-        elif part == "per-row-copy":  # rows formatted by psycopg in the writer thread (binary)
-            stack.enter_context(patched(engine._Writer, "prebuild_copy", False))
         elif part == "sync-commit":
             stack.enter_context(patched(engine._Writer, "async_commit", False))
-        elif re.fullmatch(r"si\d+", part):  # the writer's GIL switch interval, in units of 0.1 ms
-            stack.enter_context(patched(engine, "_SWITCH_INTERVAL", int(part[2:]) / 10_000))
         elif re.fullmatch(r"b\d+", part):
             batch = int(part[1:])
         else:
