@@ -12,7 +12,7 @@ less sensitive to a shared machine than rows/s: read both, with their spread.
 
 Variants (``+`` combines): ``new`` (as shipped), ``text-copy`` (the previous write path:
 text COPY of (pk, head, old, new)), ``sync-commit`` (batches wait for the WAL flush),
-``bN`` (batch size N).
+``bN`` (batch size N), ``siN`` (the writer's GIL switch interval, N × 0.1 ms).
 """
 
 from __future__ import annotations
@@ -86,6 +86,8 @@ def variant(name: str):
             stack.enter_context(patched(pg_write, "compare_and_swap_postgresql", text_copy_cas))
         elif part == "sync-commit":
             stack.enter_context(patched(engine._Writer, "async_commit", False))
+        elif re.fullmatch(r"si\d+", part):  # the writer's GIL switch interval, in units of 0.1 ms
+            stack.enter_context(patched(engine, "_SWITCH_INTERVAL", int(part[2:]) / 10_000))
         elif re.fullmatch(r"b\d+", part):
             batch = int(part[1:])
         else:
