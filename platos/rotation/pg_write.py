@@ -29,8 +29,8 @@ def compare_and_swap_postgresql(column, cursor, changes) -> int:
     """COPY the batch into a session temp table, then one joined UPDATE (the compare-and-swap).
 
     The usual batch (every old value an envelope) COPYs only ``(pk, head, new)`` in
-    PostgreSQL's binary COPY format: nothing is escaped or parsed as text. In four A/B
-    runs (``tests/bench/bench_rotation_ab.py``) the writer's backend spent 0.5-1.8 µs/row
+    PostgreSQL's binary COPY format: nothing is escaped or parsed as text. In two A/B
+    runs (``tests/bench/bench_rotation_ab.py``) the writer's backend spent 0.8-2.1 µs/row
     less CPU than with text COPY of ``(pk, head, old, new)``; this process's CPU and the
     rows/s were the same within the noise. A batch with legacy plaintext rows also sends
     their whole old value (compared whole). The pk range of the batch lets the planner
