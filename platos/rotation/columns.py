@@ -88,16 +88,6 @@ class Column:
             rows = cursor.fetchall()
         return {(kid if kid is not None else LEGACY): n for kid, n in rows}
 
-    def count_not_under(self, key_id: str) -> int:
-        table, _, col = self.q()
-        with self.connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT COUNT(*) FROM {table} WHERE {col} IS NOT NULL "  # noqa: S608
-                f"AND substr({col}, 1, {HEADER_LEN}) <> %s",
-                [header(key_id)],
-            )
-            return cursor.fetchone()[0]
-
     def shard_sql(self, index: int, count: int) -> tuple[str, list]:
         """A WHERE term true for exactly the rows of shard ``index`` (1-based) of ``count``.
 

@@ -4,6 +4,7 @@ import io
 import random
 import re
 import threading
+import uuid
 
 import psycopg
 import pytest
@@ -15,7 +16,7 @@ from platos.rotation import engine
 from platos.rotation.columns import Column
 from tests.rotation.conftest import E1, K1, K2, insert_legacy, key_ids, kid, make_notes, raw_rows
 from tests.rotation.test_postgres_cas import other_connection
-from tests.testapp.models import Note
+from tests.testapp.models import Note, PlainMessage
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 FIELD = Note._meta.get_field("body")
@@ -128,3 +129,21 @@ def test_editors_racing_the_rotation_keep_every_edit_and_nothing_is_lost(use_key
     with connection.cursor() as cur:  # SET LOCAL: the relaxed commit never leaks into a session
         cur.execute("SHOW synchronous_commit")
         assert cur.fetchone()[0] == session_setting
+
+
+def test_a_uuid_primary_key_batch_goes_through_binary_copy_and_keeps_an_edit(copies):
+    """UUID pks (messages_app's tables) are dumped in binary too; the compare still holds."""
+    rows = [PlainMessage(id=uuid.uuid4(), thread_id=uuid.uuid4(), sequence=i, role="user",
+                         content=f"pv1:{kid(K1)}:{i:016d}" + "x" * 40) for i in range(12)]
+    PlainMessage.objects.bulk_create(rows)
+    column = Column(PlainMessage._meta.get_field("content"))
+    changes = [(m.id, m.content, f"pv1:{kid(K2)}:{m.sequence:016d}" + "y" * 40) for m in rows]
+    edited = rows[4].id
+    with other_connection() as conn:
+        conn.execute("UPDATE testapp_plainmessage SET content = %s WHERE id = %s", ["an edit", edited])
+    with transaction.atomic():
+        assert column.compare_and_swap(changes) == len(changes) - 1
+    assert any("FORMAT BINARY" in statement for statement in copies), copies
+    stored = {m.id: m.content for m in PlainMessage.objects.all()}
+    assert stored[edited] == "an edit"
+    assert all(stored[pk] == new for pk, _, new in changes if pk != edited)
