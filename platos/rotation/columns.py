@@ -7,7 +7,6 @@ quoted identifiers of the registry's fields; values always go through parameters
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 
 from django.db import connections, transaction
@@ -138,17 +137,6 @@ class Column:
         """Rows per key id (``LEGACY`` for values that are not envelopes); NULLs are not counted."""
         return by_key_id(self.counts_by_head())
 
-    def count_not_under(self, key_id: str) -> int:
-        """Rows not yet in this column's version under ``key_id`` (what a rotation leaves)."""
-        table, _, col = self.q()
-        with self.connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT COUNT(*) FROM {table} WHERE {col} IS NOT NULL "  # noqa: S608
-                f"AND substr({col}, 1, {HEADER_LEN}) <> %s",
-                [self.target_header(key_id)],
-            )
-            return cursor.fetchone()[0]
-
     def shard_sql(self, index: int, count: int) -> tuple[str, list]:
         """A WHERE term true for exactly the rows of shard ``index`` (1-based) of ``count``.
 
@@ -171,8 +159,42 @@ class Column:
     def fetch_batch(self, *, after, limit: int, skip_key_id: str | None, shard: tuple[int, int] | None = None):
         """Rows ``(pk, stored)`` with pk > after, not NULL, not already done under ``skip_key_id``
         (:meth:`target_header`), and (``shard=(index, count)``) only the rows of that shard.
-        A row-bound column's rows are ``(pk, stored, row)``: ``row`` is the text of the row's
-        identity, which a pv2 envelope is opened and sealed with."""
+        ``[]``: nothing left. A row-bound column's rows are ``(pk, stored, row)``: ``row`` is
+        the text of the row's identity, which a pv2 envelope is opened and sealed with.
+
+        A shard reads window by window: the next ``limit * count`` pks after ``after`` (two
+        index-only lookups), then its own rows among them by a pk range. Without the range
+        PostgreSQL cannot estimate the shard filter (it guesses 0.5% of rows match) and plans
+        each batch as a seq scan of the whole table and a sort, so every shard read every row
+        for every batch. The window skips at most ``limit * count`` index entries: each batch
+        costs its own size, never the table's.
+        """
+        if shard is None or shard[1] <= 1:
+            return self._select(after=after, upper=None, limit=limit, skip_key_id=skip_key_id, shard=None)
+        window = limit * shard[1]
+        while True:
+            edge, top = self._window_edge(after, window)
+            if top is None:  # no row at all
+                return []
+            upper = top if edge is None else edge  # fewer than a window left: up to the last pk
+            rows = self._select(after=after, upper=upper, limit=limit, skip_key_id=skip_key_id, shard=shard)
+            if rows or edge is None:
+                return rows
+            after = edge  # a window without a row of this shard (or all rotated): the next one
+
+    def _window_edge(self, after, window: int):
+        """(the pk ``window`` rows after ``after`` or None if fewer are left, the largest pk)."""
+        table, pk, _ = self.q()
+        lower, params = (f"WHERE {pk} > %s", [after]) if after is not None else ("", [])
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT (SELECT {pk} FROM {table} {lower} ORDER BY {pk} LIMIT 1 OFFSET %s), "  # noqa: S608
+                f"(SELECT {pk} FROM {table} ORDER BY {pk} DESC LIMIT 1)",  # (no max(uuid) in PostgreSQL)
+                [*params, window - 1],
+            )
+            return cursor.fetchone()
+
+    def _select(self, *, after, upper, limit: int, skip_key_id: str | None, shard: tuple[int, int] | None):
         table, pk, col = self.q()
         where = [f"{col} IS NOT NULL"]
         params: list = []
@@ -186,6 +208,9 @@ class Column:
         if after is not None:
             where.append(f"{pk} > %s")
             params.append(after)
+        if upper is not None:
+            where.append(f"{pk} <= %s")
+            params.append(upper)
         identity = self.identity_columns()
         sql = (
             f"SELECT {', '.join([pk, col, *identity])} FROM {table} WHERE {' AND '.join(where)} "  # noqa: S608
@@ -232,33 +257,7 @@ class Column:
             return written
 
     def _compare_and_swap_postgresql(self, cursor, changes) -> int:
-        """COPY the batch into a session temp table, then one joined UPDATE.
+        """Binary COPY into a session temp table, then one joined UPDATE (``pg_write``)."""
+        from platos.rotation.pg_write import compare_and_swap_postgresql
 
-        Measured on this project's benchmark: COPY costs a tenth of the client CPU of a
-        ``VALUES`` list with 3 placeholders per row (psycopg parses and quotes those in
-        Python), which matters because the crypto shares that CPU. The pk range of the
-        batch lets the planner use the primary key index instead of scanning the table.
-        """
-        table, pk, col = self.q()
-        connection = self.connection
-        pk_type = self.model._meta.pk.db_type(connection)
-        scratch = connection.ops.quote_name("platos_rotation_cas_" + re.sub(r"[^a-z0-9]+", "_", pk_type.lower()))
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {scratch} (pk {pk_type}, head text, old text, new text) "
-            "ON COMMIT DELETE ROWS"
-        )
-        # No DELETE first: ON COMMIT DELETE ROWS empties it at commit, and a batch that
-        # failed mid-way rolled its rows back with its transaction. An envelope sends
-        # only its head (header + nonce, 33 characters), legacy plaintext its whole value.
-        with cursor.cursor.copy(f"COPY {scratch} (pk, head, old, new) FROM STDIN") as copy:
-            for pk_value, old, new in changes:
-                head = write_id(old)
-                copy.write_row((pk_value, head, None if head else old, new))
-        pks = [change[0] for change in changes]
-        cursor.execute(
-            f"UPDATE {table} AS t SET {col} = v.new FROM {scratch} AS v "  # noqa: S608
-            f"WHERE t.{pk} = v.pk AND t.{pk} BETWEEN %s AND %s AND CASE WHEN v.head IS NULL "
-            f"THEN t.{col} = v.old ELSE substr(t.{col}, 1, {WRITE_ID_LEN}) = v.head END",
-            [min(pks), max(pks)],
-        )
-        return cursor.rowcount
+        return compare_and_swap_postgresql(self, cursor, changes)

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
 
 from platos.core.keys import KEYRING_VARIABLES
+from platos.rotation import counts
 from platos.rotation.canary import CanaryMismatch, canary_verify
 from platos.rotation.columns import LEGACY, Column, by_key_id
 from platos.rotation.engine import (
@@ -90,19 +91,27 @@ def key_rotation_plan(
     columns = keyring_columns(keyring, using=using)
     result = RotationResult(keyring=keyring, from_key_ids=[], to_key_id=to_id, dry_run=dry_run, shard=shard,
                             reseal_only=ring.next is None)
+    result.columns = [ColumnResult(column.label) for column in columns]
     pending = 0
+    for group in counts.by_table(columns):  # one scan per table, this shard's rows only
+        group_heads = counts.counts_by_head([columns[i] for i in group], shard=_sql(shard))
+        for i, heads in zip(group, group_heads, strict=True):
+            col_result = result.columns[i]
+            col_result.before = by_key_id(heads)
+            # Done: this column's version (pv2 for row-bound columns) under the write key.
+            col_result.pending = sum(n for (v, kid), n in heads.items() if (v, kid) != (columns[i].version, to_id))
+            pending += col_result.pending
     seen_ids: set[str] = set()
-    for column in columns:
-        heads = column.counts_by_head()
-        col_result = ColumnResult(column.label, before=by_key_id(heads))
-        col_result.pending = sum(n for (v, kid), n in heads.items() if (v, kid) != (column.version, to_id))
-        result.columns.append(col_result)
-        pending += col_result.pending
+    for col_result in result.columns:
         seen_ids.update(kid for kid in col_result.before if kid not in (to_id, LEGACY))
     if ring.next is None and not pending:
         raise _no_next_key(keyring)
     result.from_key_ids = sorted(seen_ids)
     return RotationPlan(result=result, columns=columns, rows_pending=pending, batch_size=batch_size, shard=shard)
+
+
+def _sql(shard: Shard) -> tuple[int, int] | None:
+    return (shard.index, shard.count) if shard.count > 1 else None
 
 
 def _ignore(*args) -> None:
@@ -127,12 +136,16 @@ def key_rotation_run(
     result = plan.result
     to_id = result.to_key_id
     started = time.monotonic()
-    for column, col_result in zip(plan.columns, result.columns, strict=True):
-        rotate_column(
-            column, to_key_id=to_id, batch_size=plan.batch_size, shard=plan.shard,
-            on_batch=on_batch, on_failure=on_failure, result=col_result,
-        )
-        col_result.remaining = column.count_not_under(to_id)
+    for group in counts.by_table(plan.columns):
+        for i in group:
+            rotate_column(
+                plan.columns[i], to_key_id=to_id, batch_size=plan.batch_size, shard=plan.shard,
+                on_batch=on_batch, on_failure=on_failure, result=result.columns[i],
+            )
+        # Once the table's columns are done: one scan counts what is left in all of them.
+        left = counts.count_not_under([plan.columns[i] for i in group], to_id, shard=_sql(plan.shard))
+        for i, n in zip(group, left, strict=True):
+            result.columns[i].remaining = n
     result.seconds = time.monotonic() - started
     if verify:
         result.verified = True

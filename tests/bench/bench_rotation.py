@@ -13,6 +13,10 @@ and the ratios against the targets (>= 20x naive, >= 0.5 of the floor as the med
 --runs runs, each against the floor measured just before it; 4N memory within 10% of N;
 two shards >= 1.0x one process).
 The database named in --database-url is created if needed and its Note table is emptied.
+
+``--baseline-root /work/main`` also runs the command of another checkout (the design being
+replaced) in the same run, interleaved with this one (the order alternates per run), on
+the same freshly populated table, and prints this/baseline per run and its spread.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ def parse_args():
     parser.add_argument("--naive-sample", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3, help="floor + command runs; the median ratio is read")
     parser.add_argument("--no-memory", action="store_true", help="skip the 4N memory run")
+    parser.add_argument("--baseline-root", type=Path, help="another checkout whose command runs interleaved")
     parser.add_argument(
         "--database-url", default="postgres://postgres@127.0.0.1:5432/platos_rotation_bench"
     )
@@ -122,13 +127,13 @@ def sql_floor(n: int) -> float:
     return n / elapsed
 
 
-def run_command(url: str, batch_size: int, *extra: str) -> tuple[float, float, int, str]:
+def run_command(url: str, batch_size: int, *extra: str, root: Path = ROOT) -> tuple[float, float, int, str]:
     """(rows/s by the command's own timer, rows/s end to end, peak RSS in KiB, output)."""
     env = {**base_env(url), "PLATOS_MESSAGE_ENCRYPTION_KEY_NEXT": K2}
     t = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "manage.py", "rotate_message_key", "--batch-size", str(batch_size), *extra],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     output = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -140,7 +145,7 @@ def run_command(url: str, batch_size: int, *extra: str) -> tuple[float, float, i
     return int(rotated) / float(seconds), int(rotated) / wall, usage.ru_maxrss, output
 
 
-def run_shards(url: str, batch_size: int, n: int, count: int = 2) -> float:
+def run_shards(url: str, batch_size: int, n: int, count: int = 2, root: Path = ROOT) -> float:
     """Rows/s end to end of ``count`` shard processes started together (all rows / wall time)."""
     env = {**base_env(url), "PLATOS_MESSAGE_ENCRYPTION_KEY_NEXT": K2}
     t = time.perf_counter()
@@ -148,7 +153,7 @@ def run_shards(url: str, batch_size: int, n: int, count: int = 2) -> float:
         subprocess.Popen(
             [sys.executable, "manage.py", "rotate_message_key", "--batch-size", str(batch_size),
              "--shard", f"{k}/{count}"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         for k in range(1, count + 1)
     ]
@@ -193,28 +198,47 @@ def main() -> None:
     n = args.rows
     print(f"PostgreSQL, {n} rows of ~500 B, batch size {args.batch_size}, {os.cpu_count()} CPUs")
 
-    ratios, wall_ratios = [], []
+    roots = {"this": ROOT}
+    if args.baseline_root:
+        roots["baseline"] = args.baseline_root.resolve()
+        print(f"baseline: the command of {roots['baseline']}, interleaved (order alternates per run)")
+    ratios: dict[str, list[float]] = {name: [] for name in roots}
+    wall_ratios: dict[str, list[float]] = {name: [] for name in roots}
+    rates: dict[str, list[float]] = {name: [] for name in roots}
     for i in range(args.runs):
         populate(n)
         floor = sql_floor(n)
         print(f"run {i + 1}: SQL floor (UPDATE ... SET body = body || ''): {floor:>10,.0f} rows/s")
-        populate(n)  # the floor's UPDATE left dead tuples; start the command from the same table
-        rate, wall_rate, rss_n, _ = run_command(args.database_url, args.batch_size)
-        print(f"run {i + 1}: rotate_message_key (own timer):              {rate:>10,.0f} rows/s"
-              f"  = {rate / floor:.2f} of the floor")
-        print(f"run {i + 1}: rotate_message_key (end to end, with startup): {wall_rate:>8,.0f} rows/s"
-              f"  = {wall_rate / floor:.2f} of the floor")
-        ratios.append(rate / floor)
-        wall_ratios.append(wall_rate / floor)
+        order = list(roots) if i % 2 == 0 else list(roots)[::-1]
+        for name in order:
+            populate(n)  # the floor's UPDATE left dead tuples; start the command from the same table
+            rate, wall_rate, rss, _ = run_command(args.database_url, args.batch_size, root=roots[name])
+            if name == "this":
+                rss_n = rss
+            tag = f"rotate_message_key{'' if name == 'this' else ' [baseline]'}"
+            print(f"run {i + 1}: {tag} (own timer):   {rate:>10,.0f} rows/s  = {rate / floor:.2f} of the floor")
+            print(f"run {i + 1}: {tag} (end to end):  {wall_rate:>10,.0f} rows/s  = "
+                  f"{wall_rate / floor:.2f} of the floor")
+            ratios[name].append(rate / floor)
+            wall_ratios[name].append(wall_rate / floor)
+            rates[name].append(rate)
+        if args.baseline_root:
+            print(f"run {i + 1}: this / baseline (own timer): {rates['this'][-1] / rates['baseline'][-1]:.2f}x")
+    rate = rates["this"][-1]
     naive = naive_loop(min(args.naive_sample, n))
     print(f"naive ORM loop (sample of {min(args.naive_sample, n)}, scaled):      {naive:>10,.0f} rows/s")
 
-    populate(n)
-    one = run_command(args.database_url, args.batch_size)[1]
-    populate(n)
-    two = run_shards(args.database_url, args.batch_size, n)
-    print(f"one process, end to end:                       {one:>10,.0f} rows/s")
-    print(f"--shard 1/2 + 2/2 in parallel, end to end:     {two:>10,.0f} rows/s")
+    shards: dict[str, tuple[float, float]] = {}
+    for name in roots:
+        populate(n)
+        one = run_command(args.database_url, args.batch_size, root=roots[name])[1]
+        populate(n)
+        two = run_shards(args.database_url, args.batch_size, n, root=roots[name])
+        shards[name] = (one, two)
+        tag = "" if name == "this" else " [baseline]"
+        print(f"one process, end to end{tag}:                       {one:>10,.0f} rows/s")
+        print(f"--shard 1/2 + 2/2 in parallel, end to end{tag}:     {two:>10,.0f} rows/s")
+    one, two = shards["this"]
 
     if not args.no_memory:
         populate(4 * n)
@@ -222,14 +246,26 @@ def main() -> None:
         print(f"rotate_message_key at 4N ({4 * n} rows):        {rate_4n:>10,.0f} rows/s")
         print(f"peak memory of the command: N {rss_n / 1024:.1f} MiB, 4N {rss_4n / 1024:.1f} MiB")
 
-    median = sorted(ratios)[len(ratios) // 2]
-    wall_median = sorted(wall_ratios)[len(wall_ratios) // 2]
+    def median(values):
+        return sorted(values)[len(values) // 2]
+
+    def spread(values):
+        return " ".join(f"{v:.2f}" for v in values)
+
     print()
     print(f"command / naive loop:  {rate / naive:6.1f}x   (target >= 20x: {'PASS' if rate >= 20 * naive else 'MISS'})")
-    print(f"command / SQL floor:   {median:6.2f}    median of {' '.join(f'{r:.2f}' for r in ratios)}"
-          f" (target >= 0.5: {'PASS' if median >= 0.5 else 'MISS'})")
-    print(f"  end to end / floor:  {wall_median:6.2f}    median of {' '.join(f'{r:.2f}' for r in wall_ratios)}")
-    print(f"2 shards / 1 process:  {two / one:6.2f}x   (target >= 1.0x: {'PASS' if two >= one else 'MISS'})")
+    for name in roots:
+        tag = "" if name == "this" else " [baseline]"
+        m, wm = median(ratios[name]), median(wall_ratios[name])
+        print(f"command / SQL floor{tag}:   {m:6.2f}    median of {spread(ratios[name])}"
+              f" (target >= 0.5: {'PASS' if m >= 0.5 else 'MISS'})")
+        print(f"  end to end / floor{tag}:  {wm:6.2f}    median of {spread(wall_ratios[name])}"
+              f" (target >= 0.5: {'PASS' if wm >= 0.5 else 'MISS'})")
+        o, t = shards[name]
+        print(f"2 shards / 1 process{tag}:  {t / o:6.2f}x   (target >= 1.0x: {'PASS' if t >= o else 'MISS'})")
+    if args.baseline_root:
+        rel = [a / b for a, b in zip(rates["this"], rates["baseline"], strict=True)]
+        print(f"this / baseline (own timer, per run):  median {median(rel):.2f}x of {spread(rel)}")
     if not args.no_memory:
         growth = rss_4n / rss_n - 1
         verdict = "PASS" if abs(growth) <= 0.10 else "MISS"
