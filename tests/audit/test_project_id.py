@@ -12,7 +12,6 @@ import io
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
 from rest_framework.test import APIClient
 
 from audit import chain, services
@@ -26,20 +25,11 @@ from secrets_app.services import env_var_reveal_by_name
 from secrets_app.services.env_vars import VariableNotFound
 from secrets_app.services.readers import SecretsService
 from secrets_app.services.service_accounts import runtime_var_read, service_account_create
+from tests.audit.test_chain import _raw
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 URL = "/agent/v1/monitoring/admin-audit"
-
-
-def _raw(sql, params=()):
-    """Raw SQL with the append-only trigger out of the way (an attacker owning the table)."""
-    with connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            cur.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_auditevent_append_only")
-        cur.execute(sql, params)
-        if connection.vendor == "postgresql":
-            cur.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER audit_auditevent_append_only")
 
 
 def _client(user):

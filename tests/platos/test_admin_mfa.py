@@ -20,17 +20,6 @@ def code_for(device: EncryptedTOTPDevice, *, steps_ahead: int = 0) -> str:
     return f"{totp.token():0{device.digits}d}"
 
 
-@pytest.fixture
-def mfa_on(settings):
-    settings.PLATOS_REQUIRE_ADMIN_MFA = True
-    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
-
-
-@pytest.fixture
-def root():
-    return get_user_model().objects.create_superuser("root", "", "pw-root-123")
-
-
 def test_superuser_must_enrol_then_reaches_the_admin(mfa_on, root):
     client = Client()
     client.force_login(root)

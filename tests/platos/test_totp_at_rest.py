@@ -54,17 +54,6 @@ def assert_no_seed(texts, seed_hex: str, where: str) -> None:
             assert spelling not in text, f"the TOTP seed is in {where}"
 
 
-@pytest.fixture
-def mfa_on(settings):
-    settings.PLATOS_REQUIRE_ADMIN_MFA = True
-    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
-
-
-@pytest.fixture
-def root():
-    return get_user_model().objects.create_superuser("root", "", "pw-root-123")
-
-
 def test_the_spellings_are_found_when_present():
     """The scan can fail: a plaintext seed in any spelling is caught."""
     for spelling in seed_spellings(SEED):
