@@ -76,6 +76,7 @@ class AuditEvent(models.Model):
         PROJECT_CHANGE = "project.change", "project changed"
         MEMBERSHIP_CHANGE = "membership.change", "project membership or role changed"
         USER_CHANGE = "user.change", "user changed"
+        GROUP_CHANGE = "group.change", "group (its permissions) changed"
         SERVICE_ACCOUNT_CREATE = "service_account.create", "service account created"
         SERVICE_ACCOUNT_DISABLE = "service_account.disable", "service account disabled"
 
@@ -101,6 +102,7 @@ class AuditEvent(models.Model):
         ENVIRONMENT = "environment", "environment"
         MEMBERSHIP = "membership", "project membership"
         USER = "user", "user"
+        GROUP = "group", "group of users"
         MFA_DEVICE = "mfa_device", "second-factor device"
         SERVICE_ACCOUNT = "service_account", "service account (machine identity)"
 

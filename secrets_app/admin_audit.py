@@ -1,4 +1,4 @@
-"""Admin changes to projects, environments, memberships (roles) and users become audit rows.
+"""Admin changes to projects, environments, memberships (roles), users and groups become audit rows.
 
 The admin writes its own LogEntry through ``log_addition`` / ``log_change`` /
 ``log_deletions``, inside the change view's transaction; the mixin adds the audit row
@@ -17,6 +17,7 @@ _VOCABULARY = {
     "environment": (Action.PROJECT_CHANGE, Subject.ENVIRONMENT),
     "projectmembership": (Action.MEMBERSHIP_CHANGE, Subject.MEMBERSHIP),
     "user": (Action.USER_CHANGE, Subject.USER),
+    "group": (Action.GROUP_CHANGE, Subject.GROUP),
 }
 
 
@@ -33,8 +34,20 @@ def _described(message) -> list[str]:
     return [item[:200] for item in out[:20]]
 
 
+def _scope_of(obj, model: str) -> tuple[str, int | None]:
+    """The project (and environment) a changed object belongs to, so its project's admins
+    read the row: a project, one of its environments, a membership in it."""
+    if model == "project":
+        return obj.slug, obj.pk
+    if model == "environment":
+        return f"{obj.project.slug}/{obj.slug}", obj.project_id
+    if model == "projectmembership":
+        return obj.project.slug, obj.project_id
+    return "", None
+
+
 class AuditedAdminMixin:
-    """For ModelAdmins of Project, Environment, ProjectMembership and User."""
+    """For ModelAdmins of Project, Environment, ProjectMembership, User and Group."""
 
     def audit_extra(self, request, obj, message) -> dict:
         """What the row says about the change (names only, never values); see admin_users."""
@@ -42,14 +55,14 @@ class AuditedAdminMixin:
 
     def _audit_change(self, request, obj, verb: str, message=None) -> None:
         model = obj._meta.model_name
-        scope = getattr(obj, "slug", "") if model == "project" else ""
+        scope, project_id = _scope_of(obj, model)
         extra = self.audit_extra(request, obj, message)
         action, subject = _VOCABULARY.get(model, (Action.PROJECT_CHANGE, Subject.PROJECT))
         if model == "project" and any("membership" in item for item in extra["fields"]):
             action = Action.MEMBERSHIP_CHANGE  # memberships edited inline on the project page
         # ``key`` is for stored secrets' names: the changed object is named in extra.
         audit_record(action=action, success=True, actor=request.user, scope=scope,
-                     project_id=obj.pk if model == "project" else None,
+                     project_id=project_id,
                      subject_type=subject, subject_id=str(obj.pk), reason=verb,
                      request=request, extra=extra)
 

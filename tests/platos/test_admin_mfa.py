@@ -107,3 +107,4 @@ def test_membership_and_project_changes_in_the_admin_are_audited(root):
     assert AuditEvent.objects.filter(action="project.change", scope="acme", reason="added").count() == 1
     row = AuditEvent.objects.get(action="membership.change")
     assert (row.actor, row.reason) == ("root", "added")
+    assert (row.scope, row.project_id) == ("acme", project.pk)  # the project's admins read it

@@ -119,3 +119,18 @@ def test_a_refused_change_writes_no_row(admin_client):
     r = admin_client.post(f"{USERS}{bob.pk}/change/", _change_form(bob, is_staff=True, username=""))
     assert r.status_code == 200  # the form again, with its error
     assert not _rows().exists()
+
+
+def test_a_groups_permission_change_is_a_group_change_row(admin_client):
+    group = Group.objects.create(name="auditors")
+    grant = Permission.objects.get(codename="view_message_plaintext")
+    response = admin_client.post(f"/admin/auth/group/{group.pk}/change/",
+                                 {"name": "auditors", "permissions": [grant.pk]})
+    assert response.status_code == 302, response.content[:2000]
+    row = AuditEvent.objects.get(action="group.change")
+    assert (row.actor, row.subject_type, row.subject_id, row.reason) == ("root", "group", str(group.pk), "changed")
+    assert row.extra["permissions_added"] == ["messages_app.view_message_plaintext"]
+    assert row.extra["permissions_removed"] == [] and row.extra["fields"] == ["permissions"]
+    response = admin_client.post(f"/admin/auth/group/{group.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert AuditEvent.objects.filter(action="group.change", reason="deleted", subject_id=str(group.pk)).count() == 1
