@@ -40,7 +40,7 @@ def _scope_of(obj, model: str) -> tuple[str, int | None]:
     if model == "project":
         return obj.slug, obj.pk
     if model == "environment":
-        return f"{obj.project.slug}/{obj.slug}", obj.project_id
+        return obj.scope, obj.project_id
     if model == "projectmembership":
         return obj.project.slug, obj.project_id
     return "", None

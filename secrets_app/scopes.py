@@ -46,11 +46,6 @@ def project_list_for_user(*, user, role: str | None = None) -> QuerySet[Project]
     return Project.objects.filter(pk__in=_memberships(user=user, role=role).values("project_id"))
 
 
-def admin_project_slugs_for_user(user) -> list[str]:
-    """Slugs of the projects where ``user`` holds the admin role (what the audit log shows them)."""
-    return list(project_list_for_user(user=user, role=WRITE_ROLE).values_list("slug", flat=True))
-
-
 def admin_projects_for_user(user) -> list[tuple[int, str, object]]:
     """``(id, slug, created_at)`` of the projects where ``user`` holds the admin role: the
     audit log shows them those projects' rows, found by id (``audit_event_list_for_user``)."""

@@ -13,11 +13,8 @@ from django.db import connections, transaction
 
 from platos.core.envelope import (
     HEADER_LEN,
-    KEY_ID_LEN,
     NONCE_BYTES,
-    PREFIX,
     PREFIXES,
-    ROW_PREFIX,
     ROW_VERSION,
     VERSION,
     header,
@@ -121,21 +118,9 @@ class Column:
     def counts_by_head(self) -> dict[tuple[str, str], int]:
         """Rows per (version, key id) from the stored heads, in one query: ``(LEGACY, LEGACY)``
         for values that are not envelopes; NULLs are not counted. Nothing is decrypted."""
-        table, _, col = self.q()
-        envelope = f"substr({col}, 1, {len(PREFIX)}) IN (%s, %s) AND substr({col}, {HEADER_LEN}, 1) = ':'"
-        sql = (
-            f"SELECT CASE WHEN {envelope} THEN substr({col}, 1, {len(PREFIX) - 1}) ELSE NULL END AS v, "  # noqa: S608
-            f"CASE WHEN {envelope} THEN substr({col}, {len(PREFIX) + 1}, {KEY_ID_LEN}) ELSE NULL END AS kid, "
-            f"COUNT(*) FROM {table} WHERE {col} IS NOT NULL GROUP BY 1, 2"
-        )
-        with self.connection.cursor() as cursor:
-            cursor.execute(sql, [PREFIX, ROW_PREFIX, PREFIX, ROW_PREFIX])
-            rows = cursor.fetchall()
-        return {(v or LEGACY, kid or LEGACY): n for v, kid, n in rows}
+        from platos.rotation.counts import counts_by_head  # (counts builds on Column)
 
-    def counts_by_key_id(self) -> dict[str, int]:
-        """Rows per key id (``LEGACY`` for values that are not envelopes); NULLs are not counted."""
-        return by_key_id(self.counts_by_head())
+        return counts_by_head([self])[0]
 
     def shard_sql(self, index: int, count: int) -> tuple[str, list]:
         """A WHERE term true for exactly the rows of shard ``index`` (1-based) of ``count``.

@@ -15,7 +15,7 @@ from secrets_app.scopes import (
     RoleRequired,
     ScopeNotFound,
     actor_may_read,
-    admin_project_slugs_for_user,
+    admin_projects_for_user,
     environment_get_for_user,
     project_list_for_user,
 )
@@ -117,11 +117,11 @@ def test_the_secret_read_rule_is_the_same_rule(world):
     assert not actor_may_read(actor=member, environment=acme)
 
 
-def test_admin_project_slugs_are_the_admin_role_only(world):
+def test_admin_projects_are_the_admin_role_only(world):
     member = world.member
-    assert admin_project_slugs_for_user(member) == []
+    assert admin_projects_for_user(member) == []
     ProjectMembership.objects.filter(user=member).update(role="admin")
-    assert admin_project_slugs_for_user(member) == ["acme"]
+    assert [(pk, slug) for pk, slug, _ in admin_projects_for_user(member)] == [(world.acme.pk, "acme")]
 
 
 def test_the_boundary_registry_does_not_import_the_readers():
