@@ -163,10 +163,10 @@ def test_postgres_purge_switch_allows_delete_only_in_its_transaction():
         cur.execute("DELETE FROM audit_auditevent")  # the switch ended with its transaction
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_writers_keep_one_chain():
-    threads, per_thread, errors = 6, 15, []
+def write_concurrently(threads: int, per_thread: int) -> list[AuditEvent]:
+    """``threads`` backends, started together, each writing ``per_thread`` rows in its own
+    transactions; the rows written (every thread must succeed)."""
+    errors, written = [], []
     start = threading.Barrier(threads)
 
     def write(n):
@@ -176,7 +176,7 @@ def test_concurrent_writers_keep_one_chain():
             start.wait()
             for i in range(per_thread):
                 with transaction.atomic():
-                    audit_record(action="secret.read", success=True, actor=f"system:t{n}", key=f"K{i}")
+                    written.append(audit_record(action="secret.read", success=True, actor=f"system:t{n}", key=f"K{i}"))
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
         finally:
@@ -188,6 +188,14 @@ def test_concurrent_writers_keep_one_chain():
     for w in workers:
         w.join()
     assert errors == []
+    return written
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_keep_one_chain():
+    threads, per_thread = 6, 15
+    write_concurrently(threads, per_thread)
     report = audit_chain_verify(batch_size=17)
     assert report.ok, report.problem
     assert report.rows == threads * per_thread

@@ -2,19 +2,18 @@
 
 import datetime as dt
 import itertools
-import threading
 from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from audit import chain, services
 from audit.models import GENESIS_HASH, AuditEvent
 from audit.selectors import audit_chain_verify
 from audit.services import audit_record
-from tests.audit.test_chain import _raw
+from tests.audit.test_chain import _raw, write_concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -87,28 +86,8 @@ def test_a_lane_whose_older_rows_were_cut_is_found(lanes):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_writers_spread_over_lanes_and_verify():
-    threads, per_thread, errors, used = 6, 10, [], set()
-    start = threading.Barrier(threads)
-
-    def write(n):
-        from django.db import connection as conn
-
-        try:
-            start.wait()
-            for i in range(per_thread):
-                with transaction.atomic():
-                    used.add(audit_record(action="secret.read", success=True, actor=f"system:t{n}", key=f"K{i}").chain)
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            conn.close()
-
-    workers = [threading.Thread(target=write, args=(n,)) for n in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    assert errors == []
+    threads, per_thread = 6, 10
+    used = {row.chain for row in write_concurrently(threads, per_thread)}
     assert len(used) > 1  # six backends did not all queue on one lane
     report = audit_chain_verify(batch_size=7)
     assert report.ok, report.problem
